@@ -1,0 +1,234 @@
+"""The ``mlsd`` command. Each sub-command parses its arguments and makes one library call.
+
+Bad input (an unknown day, a missing file, a file that is not a notebook, a bad ``-p`` value)
+ends with exit code 2 and one line naming the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from curriculum import __version__
+from curriculum.errors import CourseError
+from curriculum.syllabus import day_ids
+
+USAGE_ERROR = 2
+
+
+def _course():
+    from curriculum.course import Course
+
+    return Course.locate()
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Show the days, their notebooks and whether release/ is in sync."""
+    from curriculum.console import console, days_table
+    from curriculum.release import release_status
+    from curriculum.syllabus import select_days
+
+    course = _course()
+    days = select_days(args.days)
+    console.print(days_table((day, release_status(course, day)) for day in days))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: execute and autograde the reference notebooks, print the results table."""
+    from curriculum.console import console, progress, run_table
+    from curriculum.notebooks import parse_parameters
+    from curriculum.runner import run_curriculum
+    from curriculum.syllabus import select_days
+
+    course = _course()
+    days = select_days(args.days)
+    overrides = parse_parameters(args.parameter or [])
+    output = Path(args.output) if args.output else course.root / "build" / "run"
+    steps = sum(len(day.notebooks) for day in days)
+    with progress(steps, "running notebooks") as bar:
+
+        def on_step(message: str, result) -> None:
+            bar.update(bar.task_ids[0], description=message)
+            if result is not None:
+                bar.advance(bar.task_ids[0])
+                if not console.is_terminal:
+                    console.print(
+                        f"{result.day}/{result.notebook}: {result.status} "
+                        f"in {result.seconds:.1f} s",
+                        markup=False,
+                    )
+
+        results = run_curriculum(
+            course,
+            days,
+            quick=args.quick,
+            overrides=overrides,
+            output_dir=output,
+            on_step=on_step,
+        )
+    console.print(run_table(results))
+    console.print(f"Executed notebooks and results.csv: {output}")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        console.print(f"[red]{len(failed)} of {len(results)} notebooks failed.[/]")
+        return 1
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Regenerate release/ from source/ with nbgrader."""
+    from curriculum.console import console
+    from curriculum.release import release_days
+    from curriculum.syllabus import select_days
+
+    for path in release_days(_course(), select_days(args.days)):
+        console.print(f"released {path}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Grade a copy of a learner's notebook; print points and write feedback beside it."""
+    from curriculum.check import check_notebook
+    from curriculum.console import show_check
+
+    result = check_notebook(
+        _course(), Path(args.notebook), day_id=args.day, feedback=not args.no_feedback
+    )
+    show_check(result)
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    """Autograde a batch of submissions DIR/<student>/<day>/*.ipynb and write a grades CSV."""
+    from curriculum.console import batch_table, console
+    from curriculum.grader import grade_batch
+    from curriculum.syllabus import get_day
+
+    course = _course()
+    day = get_day(args.day)
+    csv_path = Path(args.csv) if args.csv else course.root / f"grades-{day.id}.csv"
+
+    def on_done(student: str, grades) -> None:
+        total = sum(g.score for g in grades)
+        best = sum(g.max_score for g in grades)
+        error = next((g.error for g in grades if g.error), "")
+        console.print(f"graded {student}: {total:g}/{best:g}" + (f" ({error})" if error else ""))
+
+    grades = grade_batch(course, day, Path(args.submissions), csv_path=csv_path, on_done=on_done)
+    console.print(batch_table(grades))
+    console.print(f"Grades: {csv_path}  Autograded notebooks: {course.root / 'autograded'}")
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Copy release/ into the learner's workspace (never overwriting) and start JupyterLab."""
+    from curriculum.console import console
+    from curriculum.workspace import default_workspace, prepare_workspace, start_lab
+
+    workspace = Path(args.workspace) if args.workspace else default_workspace()
+    report = prepare_workspace(_course(), workspace)
+    console.print(
+        f"Workspace {report.workspace}: {len(report.copied)} new files copied, "
+        f"{len(report.kept)} existing files kept as they are."
+    )
+    if args.setup_only:
+        return 0
+    return start_lab(report.workspace, no_browser=args.no_browser)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Time papermill execution, mlsd check and the whole quick curriculum."""
+    from curriculum.bench import benchmark
+    from curriculum.console import bench_table, console
+    from curriculum.syllabus import select_days
+
+    result = benchmark(
+        _course(), select_days(args.days), on_step=lambda message: console.print(f"… {message}")
+    )
+    console.print(bench_table(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``mlsd`` with all sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="mlsd",
+        description="ML System Design Lab: run, release, check and grade the course notebooks.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlsd {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    days_help = f"day ids (default: all): {', '.join(day_ids())}"
+
+    p = sub.add_parser("list", help="the days, their notebooks and release status")
+    p.add_argument("days", nargs="*", metavar="DAY", help=days_help)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("run", help="execute and autograde the reference notebooks (the main job)")
+    p.add_argument("days", nargs="*", metavar="DAY", help=days_help)
+    p.add_argument("--quick", action="store_true", help="use each notebook's small CI parameters")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        metavar="NAME=VALUE",
+        help="set a notebook parameter (repeatable), e.g. -p seed=1",
+    )
+    p.add_argument("--output", metavar="DIR", help="where executed notebooks go (build/run)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("release", help="regenerate release/ from source/ with nbgrader")
+    p.add_argument("days", nargs="*", metavar="DAY", help=days_help)
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("check", help="grade a copy of your notebook and write feedback")
+    p.add_argument("notebook", help="your notebook, e.g. day0/orientation.ipynb")
+    p.add_argument("--day", help="the day, if the file name does not say it")
+    p.add_argument("--no-feedback", action="store_true", help="do not write the feedback HTML")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("grade", help="autograde a batch of submissions (instructor)")
+    p.add_argument("day", metavar="DAY", help=days_help.replace(" (default: all)", ""))
+    p.add_argument(
+        "--submissions",
+        required=True,
+        metavar="DIR",
+        help="folder laid out as DIR/<student>/<DAY>/*.ipynb",
+    )
+    p.add_argument("--csv", metavar="FILE", help="grades CSV to write (grades-<DAY>.csv)")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("lab", help="copy release/ to your workspace and start JupyterLab")
+    p.add_argument("--workspace", metavar="DIR", help="your workspace (default: ~/mlsd-lab)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument(
+        "--setup-only", action="store_true", help="copy the notebooks but do not start JupyterLab"
+    )
+    p.set_defaults(func=cmd_lab)
+
+    p = sub.add_parser("bench", help="time execution, mlsd check and the quick curriculum")
+    p.add_argument("days", nargs="*", metavar="DAY", help=days_help)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mlsd`` console script."""
+    args = build_parser().parse_args(argv)
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        return args.func(args)
+    except CourseError as exc:
+        print(f"mlsd {args.command}: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("mlsd: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""How ``mlsd`` shows things: tables and progress on the terminal (rich), plain text in CI logs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from curriculum.bench import BenchResult
+from curriculum.check import CheckResult
+from curriculum.grader import NotebookGrade
+from curriculum.runner import RunResult
+from curriculum.syllabus import Day
+
+console = Console(highlight=False)
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    console.width = 140  # CI logs: wide enough for the results table without wrapping
+
+
+def _points(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+@contextmanager
+def progress(total: int, label: str) -> Iterator[Progress]:
+    """A progress bar on a terminal; in a log, one line per step (printed by the caller)."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    with bar:
+        bar.add_task(label, total=total)
+        yield bar
+
+
+def days_table(rows: Iterable[tuple[Day, str]]) -> Table:
+    """``mlsd list``: each day with its notebooks and release status."""
+    table = Table(title="ML System Design Lab — syllabus")
+    for column in ("day", "title", "case", "notebooks", "release/"):
+        table.add_column(column)
+    for day, status in rows:
+        notebooks = ", ".join(nb.filename for nb in day.notebooks)
+        style = "green" if status == "in sync" else "red"
+        table.add_row(day.id, day.title, day.case, notebooks, f"[{style}]{status}[/]")
+    return table
+
+
+def run_table(results: Iterable[RunResult]) -> Table:
+    """``mlsd run``: one row per notebook."""
+    table = Table(title="Curriculum run (reference solutions)")
+    for column in (
+        "day",
+        "notebook",
+        "status",
+        "seconds",
+        "score",
+        "manual",
+        "headline: baseline → solution → oracle",
+    ):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    for r in results:
+        style = "green" if r.ok else "red"
+        score = "—" if r.auto_score is None else f"{r.auto_score:g}/{r.auto_max:g}"
+        manual = "—" if not r.manual_max else f"{r.manual_max:g} pts"
+        headline = "\n".join(h.format() for h in r.headlines) or "—"
+        status = r.status if r.ok else f"{r.status}\n{r.error}"
+        table.add_row(
+            r.day, r.notebook, f"[{style}]{status}[/]", f"{r.seconds:.1f}", score, manual, headline
+        )
+    return table
+
+
+def grade_table(grade: NotebookGrade) -> Table:
+    """Points per question of one graded notebook."""
+    table = Table(title=f"{grade.day}/{grade.notebook}")
+    for column in ("question", "points", "max", "result"):
+        table.add_column(column)
+    for q in grade.questions:
+        if q.points is None:
+            result, style = "awaiting manual grading (compare with the rubric)", "yellow"
+        elif q.points >= q.max_points:
+            result, style = "passed" if q.autograded else "graded", "green"
+        else:
+            result = q.message or ("not answered yet" if not q.autograded else "failed")
+            style = "red"
+        table.add_row(q.grade_id, _points(q.points), f"{q.max_points:g}", f"[{style}]{result}[/]")
+    table.add_row("total", f"{grade.score:g}", f"{grade.max_score:g}", "", style="bold")
+    return table
+
+
+def show_check(result: CheckResult) -> None:
+    """Print ``mlsd check`` output."""
+    grade = result.grade
+    console.print(
+        f"Graded a copy of your notebook as {result.day.id}/{result.notebook.filename}"
+        " (hidden tests included); your file was not changed."
+    )
+    if grade.error:
+        console.print(
+            f"[red]{result.day.id}/{result.notebook.filename} could not be graded: {grade.error}[/]"
+        )
+    console.print(grade_table(grade))
+    auto = f"autograded {grade.auto_score:g}/{grade.auto_max_score:g}"
+    manual = grade.max_score - grade.auto_max_score
+    console.print(
+        f"Total {grade.score:g}/{grade.max_score:g} ({auto}"
+        + (f"; {manual:g} points graded by a person)" if manual else ")")
+    )
+    if result.feedback:
+        console.print(f"Feedback: {result.feedback}")
+
+
+def batch_table(grades: Iterable[NotebookGrade]) -> Table:
+    """``mlsd grade``: one row per student and notebook."""
+    table = Table(title="Autograding")
+    for column in ("student", "notebook", "auto score", "total", "note"):
+        table.add_column(column)
+    for g in grades:
+        note = g.error or "; ".join(f"{q.grade_id}: {q.message}" for q in g.questions if q.message)
+        table.add_row(
+            g.student,
+            g.notebook,
+            f"{g.auto_score:g}/{g.auto_max_score:g}",
+            f"{g.score:g}/{g.max_score:g}",
+            note[:120],
+        )
+    return table
+
+
+def bench_table(result: BenchResult) -> Table:
+    """``mlsd bench``: seconds per notebook and for the whole quick curriculum."""
+    table = Table(title="Benchmark (quick parameters)")
+    for column in ("notebook", "papermill s", "mlsd check s", "check / papermill"):
+        table.add_column(column, justify="left" if column == "notebook" else "right")
+    for t in result.notebooks:
+        table.add_row(
+            f"{t.day}/{t.notebook}",
+            f"{t.papermill_seconds:.2f}",
+            f"{t.check_seconds:.2f}",
+            f"{t.ratio:.2f}×",
+        )
+    status = "" if result.curriculum_ok else " (some notebooks failed)"
+    table.add_row(
+        f"whole curriculum: mlsd run --quick{status}",
+        f"{result.curriculum_quick_seconds:.2f}",
+        "",
+        "",
+        style="bold",
+    )
+    return table

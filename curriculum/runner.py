@@ -1,0 +1,280 @@
+"""The main job: execute the reference notebooks with papermill, autograde them, collect results."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curriculum.course import Course
+from curriculum.grader import GradingSession
+from curriculum.notebooks import check_parameters, notebook_parameters, read_notebook
+from curriculum.report import Headline, read_headlines
+from curriculum.syllabus import Day, NotebookSpec
+
+REFERENCE_STUDENT = "reference"
+#: Kernel options for execution: no IPython history file, no start-up warnings in the output.
+KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR")
+
+
+@dataclass
+class RunResult:
+    """What happened to one notebook in ``mlsd run``.
+
+    Attributes
+    ----------
+    day, notebook : str
+        Which notebook.
+    status : str
+        ``"ok"``, ``"failed"`` (a cell raised), or ``"graded-low"`` (it ran, but the reference
+        solution lost autograded points: a defect in the course).
+    seconds : float
+        Papermill execution time.
+    parameters : dict
+        The parameters the notebook ran with.
+    error : str
+        For a failure: the cell and the error.
+    auto_score, auto_max, manual_max : float or None
+        Autograded points of the reference solution, and points left to manual grading.
+    headlines : list of Headline
+        The lab's reported headline metrics.
+    output : Path
+        The executed notebook.
+    """
+
+    day: str
+    notebook: str
+    status: str
+    seconds: float
+    parameters: dict[str, Any]
+    output: Path
+    error: str = ""
+    auto_score: float | None = None
+    auto_max: float | None = None
+    manual_max: float | None = None
+    headlines: list[Headline] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the notebook ran and its reference solution earned every autograded point."""
+        return self.status == "ok"
+
+
+def notebook_run_parameters(
+    nb_path: Path, spec: NotebookSpec, *, quick: bool, overrides: Mapping[str, Any], where: str
+) -> dict[str, Any]:
+    """The papermill parameters for one notebook: quick ones if asked, then the overrides.
+
+    Raises
+    ------
+    CourseError
+        If an override is not a parameter of the notebook or has the wrong type.
+    """
+    defaults = notebook_parameters(read_notebook(nb_path))
+    params: dict[str, Any] = dict(spec.quick) if quick else {}
+    check_parameters(params, defaults, where)
+    check_parameters(overrides, defaults, where)
+    params.update(overrides)
+    return params
+
+
+def execute_notebook(
+    source: Path, output: Path, parameters: Mapping[str, Any]
+) -> tuple[float, str]:
+    """Execute `source` with papermill into `output` (working directory: output's folder).
+
+    Returns
+    -------
+    seconds : float
+        Wall time of the execution.
+    error : str
+        Empty on success, else ``"cell <n> (<id>): <Error>: <message>"``.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    error = ""
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(output),
+            parameters=dict(parameters),
+            cwd=str(output.parent),
+            progress_bar=False,
+            log_output=False,
+            extra_arguments=list(KERNEL_ARGUMENTS),
+        )
+    except PapermillExecutionError as exc:
+        error = _describe_failure(output, exc)
+    except Exception as exc:  # a dead kernel, a missing kernel spec...
+        error = f"{type(exc).__name__}: {_first_line(str(exc))}"
+    return time.perf_counter() - start, error
+
+
+def _describe_failure(output: Path, exc: Any) -> str:
+    cell_id = ""
+    try:
+        nb = json.loads(output.read_text(encoding="utf-8"))
+        cell_id = nb["cells"][exc.cell_index].get("id", "")
+    except Exception:  # the partial output may be unreadable; the index is still useful
+        pass
+    where = f"cell {exc.exec_count}" + (f" ({cell_id})" if cell_id else "")
+    return f"{where}: {exc.ename}: {_first_line(str(exc.evalue))}"
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[0].strip() if lines else ""
+
+
+def run_curriculum(
+    course: Course,
+    days: Iterable[Day],
+    *,
+    quick: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    output_dir: Path,
+    grade: bool = True,
+    on_step: Callable[[str, RunResult | None], None] | None = None,
+) -> list[RunResult]:
+    """Execute every notebook of `days` and autograde the reference solutions.
+
+    Parameters
+    ----------
+    course : Course
+        The course.
+    days : iterable of Day
+        Days to run, in order.
+    quick : bool
+        Use each notebook's quick (CI) parameters.
+    overrides : mapping, optional
+        Parameters set on every notebook (``-p name=value``); each must be a parameter of
+        every selected notebook.
+    output_dir : Path
+        Executed notebooks go to ``<output_dir>/<day>/<notebook>``; ``results.csv`` beside them.
+    grade : bool
+        Autograde the executed notebooks (``mlsd run`` does; the benchmark may not).
+    on_step : callable, optional
+        Progress: called with a description before each step and with the result after each
+        notebook is done (description, result).
+
+    Returns
+    -------
+    list of RunResult
+        One per notebook; a failing notebook does not stop the others.
+    """
+    days = list(days)
+    overrides = dict(overrides or {})
+    output_dir = Path(output_dir).resolve()
+    # check every parameter before running anything: a typo should fail fast
+    plans = []
+    for day in days:
+        for spec in day.notebooks:
+            source = course.source_notebook(day, spec)
+            params = notebook_run_parameters(
+                source, spec, quick=quick, overrides=overrides, where=f"{day.id}/{spec.filename}"
+            )
+            plans.append((day, spec, source, params))
+    results: list[RunResult] = []
+    with tempfile.TemporaryDirectory(prefix="mlsd-run-") as tmp:
+        session = GradingSession(course, Path(tmp)) if grade else None
+        try:
+            for day in days:
+                day_results = []
+                for d, spec, source, params in plans:
+                    if d is not day:
+                        continue
+                    if on_step:
+                        on_step(f"executing {day.id}/{spec.filename}", None)
+                    output = output_dir / day.id / spec.filename
+                    seconds, error = execute_notebook(source, output, params)
+                    result = RunResult(
+                        day.id,
+                        spec.filename,
+                        "failed" if error else "ok",
+                        seconds,
+                        params,
+                        output,
+                        error,
+                    )
+                    if output.exists():
+                        result.headlines = read_headlines(
+                            json.loads(output.read_text(encoding="utf-8"))
+                        )
+                    day_results.append(result)
+                if session is not None:
+                    if on_step:
+                        on_step(f"autograding {day.id}", None)
+                    _grade_day(session, day, day_results)
+                for result in day_results:
+                    if on_step:
+                        on_step(f"{result.day}/{result.notebook}: {result.status}", result)
+                results.extend(day_results)
+        finally:
+            if session is not None:
+                session.close()
+    write_results_csv(results, output_dir / "results.csv")
+    return results
+
+
+def _grade_day(session: GradingSession, day: Day, results: list[RunResult]) -> None:
+    executed = {r.notebook: r.output for r in results if r.status == "ok"}
+    if not executed:
+        return
+    grades = session.grade(day, {REFERENCE_STUDENT: executed})
+    by_name = {g.notebook: g for g in grades}
+    for result in results:
+        g = by_name.get(result.notebook)
+        if result.status != "ok" or g is None:
+            continue
+        if g.error:
+            result.status, result.error = "failed", f"autograding: {g.error}"
+            continue
+        result.auto_score, result.auto_max = g.auto_score, g.auto_max_score
+        result.manual_max = g.max_score - g.auto_max_score
+        lost = [q for q in g.questions if q.autograded and (q.points or 0) < q.max_points]
+        if lost:
+            result.status = "graded-low"
+            first = lost[0]
+            result.error = f"reference solution lost points on {first.grade_id}: {first.message}"
+
+
+def write_results_csv(results: Iterable[RunResult], path: Path) -> None:
+    """Write the results table as CSV (one row per notebook)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            [
+                "day",
+                "notebook",
+                "status",
+                "seconds",
+                "auto_score",
+                "auto_max",
+                "manual_max",
+                "headline",
+                "error",
+            ]
+        )
+        for r in results:
+            writer.writerow(
+                [
+                    r.day,
+                    r.notebook,
+                    r.status,
+                    f"{r.seconds:.2f}",
+                    "" if r.auto_score is None else f"{r.auto_score:g}",
+                    "" if r.auto_max is None else f"{r.auto_max:g}",
+                    "" if r.manual_max is None else f"{r.manual_max:g}",
+                    "; ".join(h.format() for h in r.headlines),
+                    r.error,
+                ]
+            )

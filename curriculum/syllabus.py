@@ -1,0 +1,106 @@
+"""The syllabus: which days exist, their notebooks and the quick parameters CI uses.
+
+Everything else (the CLI, the tests, the benchmark) reads this module. Adding a day is adding one
+:class:`Day` entry to :data:`SYLLABUS` plus its notebook(s) under ``source/<day id>/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from curriculum.errors import CourseError
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """One notebook of a day.
+
+    Parameters
+    ----------
+    filename : str
+        File name inside ``source/<day>/`` and ``release/<day>/``, e.g. ``"eta.ipynb"``.
+    quick : Mapping[str, Any]
+        Papermill parameters for the small, fast version CI runs (``mlsd run --quick``). The
+        notebook's own parameters cell holds the learner's (full) defaults.
+    """
+
+    filename: str
+    quick: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:  # freeze the mapping too
+        object.__setattr__(self, "quick", MappingProxyType(dict(self.quick)))
+
+    @property
+    def stem(self) -> str:
+        """The notebook name without ``.ipynb`` (nbgrader's notebook id)."""
+        return self.filename.removesuffix(".ipynb")
+
+
+@dataclass(frozen=True)
+class Day:
+    """One day of the course: an nbgrader assignment.
+
+    Parameters
+    ----------
+    id : str
+        Assignment id, the folder name under ``source/`` and ``release/`` (``"day0"``).
+    title : str
+        Human title shown by ``mlsd list``.
+    case : str
+        The case study of the day (``"Uber-style ETA"``), or the theme for non-case days.
+    notebooks : tuple of NotebookSpec
+        The day's notebooks in the order a learner works through them.
+    """
+
+    id: str
+    title: str
+    case: str
+    notebooks: tuple[NotebookSpec, ...]
+
+    def notebook(self, filename: str) -> NotebookSpec:
+        """Return the notebook spec called `filename` (with or without ``.ipynb``)."""
+        for nb in self.notebooks:
+            if filename in (nb.filename, nb.stem):
+                return nb
+        names = ", ".join(nb.filename for nb in self.notebooks)
+        raise CourseError(f"{self.id} has no notebook {filename!r} (it has: {names})")
+
+
+SYLLABUS: tuple[Day, ...] = (
+    Day(
+        id="day0",
+        title="Orientation: how this course works",
+        case="parameters, graded questions, baseline → you → oracle",
+        notebooks=(NotebookSpec("orientation.ipynb", quick={"n_samples": 2_000}),),
+    ),
+)
+
+
+def day_ids() -> list[str]:
+    """Return the ids of all days in syllabus order."""
+    return [day.id for day in SYLLABUS]
+
+
+def get_day(day_id: str) -> Day:
+    """Return the day with id `day_id`.
+
+    Raises
+    ------
+    CourseError
+        If there is no such day; the message lists the days that exist.
+    """
+    for day in SYLLABUS:
+        if day.id == day_id:
+            return day
+    raise CourseError(f"unknown day {day_id!r}; the syllabus has: {', '.join(day_ids())}")
+
+
+def select_days(ids: Iterable[str] | None = None) -> list[Day]:
+    """Return the named days in the order given, or every day when `ids` is empty or None."""
+    ids = list(ids or [])
+    if not ids:
+        return list(SYLLABUS)
+    return [get_day(day_id) for day_id in dict.fromkeys(ids)]
