@@ -28,7 +28,7 @@ c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelA
 
 # What learners see where a solution was removed.
 c.ClearSolutions.code_stub = {
-    "python": "# YOUR CODE HERE\nraise NotImplementedError('Replace this line with your solution.')",
+    "python": "# YOUR CODE HERE\nraise NotImplementedError('Replace this line with your code.')",
 }
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

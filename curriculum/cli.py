@@ -118,7 +118,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
         error = next((g.error for g in grades if g.error), "")
         console.print(f"graded {student}: {total:g}/{best:g}" + (f" ({error})" if error else ""))
 
-    grades = grade_batch(course, day, Path(args.submissions), csv_path=csv_path, on_done=on_done)
+    grades = grade_batch(
+        course,
+        day,
+        Path(args.submissions),
+        csv_path=csv_path,
+        cell_timeout=args.cell_timeout,
+        on_done=on_done,
+    )
     console.print(batch_table(grades))
     console.print(f"Grades: {csv_path}  Autograded notebooks: {course.root / 'autograded'}")
     return 0
@@ -199,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder laid out as DIR/<student>/<DAY>/*.ipynb",
     )
     p.add_argument("--csv", metavar="FILE", help="grades CSV to write (grades-<DAY>.csv)")
+    p.add_argument(
+        "--cell-timeout",
+        type=int,
+        metavar="SECONDS",
+        help="interrupt a cell after this many seconds (default: nbgrader_config.py)",
+    )
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("lab", help="copy release/ to your workspace and start JupyterLab")

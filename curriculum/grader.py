@@ -170,8 +170,9 @@ def nbgrader_api(course: Course, root: Path, **coursedir: str) -> NbGraderAPI:
             {
                 "CourseDirectory": settings,
                 "NbGraderAPI": {"log_level": logging.ERROR},
-                # the exchange (nbgrader's release/collect service) is not used by this course
-                "Exchange": {"root": str(Path(tempfile.gettempdir()) / "mlsd-no-exchange")},
+                # nbgrader's exchange (release/collect service) is unused here; it only needs an
+                # existing writable folder to list, or it logs a critical error
+                "Exchange": {"root": tempfile.gettempdir()},
             }
         )
     )
@@ -190,9 +191,19 @@ class GradingSession:
         is given) ``gradebook.db`` are written here.
     db_url : str, optional
         Gradebook URL; default ``sqlite:///<workdir>/gradebook.db``.
+    cell_timeout : int, optional
+        Seconds a cell may run before it is interrupted and fails; default from
+        ``nbgrader_config.py`` (``Execute.timeout``).
     """
 
-    def __init__(self, course: Course, workdir: Path, *, db_url: str | None = None) -> None:
+    def __init__(
+        self,
+        course: Course,
+        workdir: Path,
+        *,
+        db_url: str | None = None,
+        cell_timeout: int | None = None,
+    ) -> None:
         self.course = course
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -205,6 +216,12 @@ class GradingSession:
             submitted_directory=str(self._scratch / "submitted"),
             db_url=db_url or f"sqlite:///{self.workdir / 'gradebook.db'}",
         )
+        if cell_timeout is not None:
+            if cell_timeout <= 0:
+                raise CourseError(
+                    f"cell timeout must be a positive number of seconds, got {cell_timeout}"
+                )
+            self.api.config.Execute.timeout = int(cell_timeout)
         self.course_id = self.api.coursedir.course_id
         self.db_url = self.api.coursedir.db_url
         self._registered: set[str] = set()
@@ -472,6 +489,7 @@ def grade_batch(
     submissions_dir: Path,
     *,
     csv_path: Path,
+    cell_timeout: int | None = None,
     on_done: Callable[[str, list[NotebookGrade]], None] | None = None,
 ) -> list[NotebookGrade]:
     """The instructor's batch: autograde every student in the course directory, write a CSV.
@@ -481,7 +499,7 @@ def grade_batch(
     ``TOTAL`` row per student and notebook.
     """
     submissions = find_submissions(submissions_dir, day)
-    with GradingSession(course, course.root) as session:
+    with GradingSession(course, course.root, cell_timeout=cell_timeout) as session:
         grades = session.grade(day, submissions, on_done=on_done)
     write_grades_csv(grades, csv_path)
     return grades

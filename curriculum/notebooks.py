@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import keyword
 from collections.abc import Iterable, Mapping
@@ -208,3 +209,26 @@ def check_parameters(overrides: Mapping[str, Any], defaults: Mapping[str, Any], 
 def parse_parameters(items: Iterable[str]) -> dict[str, Any]:
     """Parse several ``name=value`` options into a dict (later ones win)."""
     return dict(parse_parameter(item) for item in items)
+
+
+def inject_parameters(
+    nb: nbformat.NotebookNode, parameters: Mapping[str, Any]
+) -> nbformat.NotebookNode:
+    """Return a copy of `nb` with papermill's ``injected-parameters`` cell for `parameters`.
+
+    This is what ``papermill -p`` does before executing; a learner's notebook built this way
+    runs with those values wherever it is executed (nbgrader autograde included).
+    """
+    from papermill.parameterize import parameterize_notebook
+
+    nb = copy.deepcopy(nb)
+    added = []
+    for cell in nb.cells:  # papermill expects every cell to have tags
+        if "tags" not in cell.metadata:
+            cell.metadata["tags"] = []
+            added.append(cell)
+    nb.metadata.setdefault("papermill", {})
+    nb = parameterize_notebook(nb, dict(parameters))
+    for cell in added:
+        del cell.metadata["tags"]
+    return nb

@@ -120,12 +120,14 @@ def execute_notebook(
 
 def _describe_failure(output: Path, exc: Any) -> str:
     cell_id = ""
-    try:
+    try:  # papermill adds marker cells to the output, so find the cell by execution count
         nb = json.loads(output.read_text(encoding="utf-8"))
-        cell_id = nb["cells"][exc.cell_index].get("id", "")
-    except Exception:  # the partial output may be unreadable; the index is still useful
+        cell_id = next(
+            c.get("id", "") for c in nb["cells"] if c.get("execution_count") == exc.exec_count
+        )
+    except Exception:  # the partial output may be unreadable; the count is still useful
         pass
-    where = f"cell {exc.exec_count}" + (f" ({cell_id})" if cell_id else "")
+    where = f"cell {cell_id} (In [{exc.exec_count}])" if cell_id else f"In [{exc.exec_count}]"
     return f"{where}: {exc.ename}: {_first_line(str(exc.evalue))}"
 
 

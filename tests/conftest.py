@@ -1,0 +1,77 @@
+"""Shared fixtures: the course, its notebooks, and helpers that build learner submissions."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from curriculum.course import Course
+from curriculum.grader import GradingSession, NotebookGrade
+from curriculum.notebooks import inject_parameters, read_notebook
+from curriculum.syllabus import SYLLABUS, Day, NotebookSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = [(day, spec) for day in SYLLABUS for spec in day.notebooks]
+NOTEBOOK_IDS = [f"{day.id}/{spec.filename}" for day, spec in NOTEBOOKS]
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+@pytest.fixture(scope="session")
+def course() -> Course:
+    return Course(ROOT)
+
+
+def learner_notebook(
+    course: Course,
+    day: Day,
+    spec: NotebookSpec,
+    answers: dict[str, str] | None = None,
+    *,
+    quick: bool = True,
+) -> nbformat.NotebookNode:
+    """The released notebook as a learner would submit it: `answers` maps a solution cell's
+    grade_id to the code the learner wrote there; quick parameters keep grading fast."""
+    nb = read_notebook(course.release_notebook(day, spec))
+    answers = dict(answers or {})
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers.pop(grade_id)
+    assert not answers, f"no solution cells named {sorted(answers)} in {spec.filename}"
+    if quick and spec.quick:
+        nb = inject_parameters(nb, spec.quick)
+    return nb
+
+
+def quick_solution(course: Course, day: Day, spec: NotebookSpec) -> nbformat.NotebookNode:
+    """The source (reference solution) notebook with its quick parameters injected."""
+    nb = read_notebook(course.source_notebook(day, spec))
+    return inject_parameters(nb, spec.quick) if spec.quick else nb
+
+
+def grade_students(
+    course: Course,
+    day: Day,
+    students: dict[str, dict[str, nbformat.NotebookNode]],
+    tmp_path: Path,
+    **session_options,
+) -> dict[str, dict[str, NotebookGrade]]:
+    """Autograde several learners in one nbgrader run; student → notebook → grade."""
+    submissions = {}
+    for student, notebooks in students.items():
+        submissions[student] = {}
+        for filename, nb in notebooks.items():
+            path = tmp_path / "in" / student / filename
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+            submissions[student][filename] = path
+    with GradingSession(course, tmp_path / "course", **session_options) as session:
+        grades = session.grade(day, submissions)
+    out: dict[str, dict[str, NotebookGrade]] = {}
+    for g in grades:
+        out.setdefault(g.student, {})[g.notebook] = g
+    return out
