@@ -1,31 +1,31 @@
-"""Every source notebook runs top to bottom with papermill at its quick parameters."""
+"""The main job on the real curriculum: every source notebook runs top to bottom with papermill at
+its quick parameters, its reference solution earns every autograded point, and a lab's headline
+model beats its baseline."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
 
+from curriculum.cli import main
 from curriculum.report import read_headlines
-from curriculum.runner import execute_notebook, notebook_run_parameters
-
-from .conftest import NOTEBOOK_IDS, NOTEBOOKS
+from curriculum.syllabus import SYLLABUS
 
 
-@pytest.mark.parametrize(("day", "spec"), NOTEBOOKS, ids=NOTEBOOK_IDS)
-def test_source_notebook_executes_at_quick_parameters(course, day, spec, tmp_path):
-    source = course.source_notebook(day, spec)
-    params = notebook_run_parameters(
-        source, spec, quick=True, overrides={}, where=f"{day.id}/{spec.filename}"
-    )
-    output = tmp_path / spec.filename
-    seconds, error = execute_notebook(source, output, params)
-    assert not error, f"{day.id}/{spec.filename} failed: {error}"
-    executed = json.loads(output.read_text())
-    for headline in read_headlines(executed):
-        better = (
-            headline.model <= headline.baseline
-            if headline.lower_is_better
-            else headline.model >= headline.baseline
-        )
-        assert better, f"{day.id}: the reference model does not beat the baseline: {headline}"
+@pytest.mark.parametrize("day", SYLLABUS, ids=[d.id for d in SYLLABUS])
+def test_main_job_runs_and_grades_each_day(day, tmp_path, capsys):
+    code = main(["run", day.id, "--quick", "--output", str(tmp_path)])
+    out = capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert [r["notebook"] for r in rows] == [nb.filename for nb in day.notebooks]
+    for row in rows:
+        assert row["status"] == "ok", f"{day.id}/{row['notebook']}: {row['error']}"
+        assert row["auto_score"] == row["auto_max"] and float(row["auto_max"]) > 0, row
+        executed = json.loads((tmp_path / day.id / row["notebook"]).read_text())
+        for h in read_headlines(executed):
+            better = h.model <= h.baseline if h.lower_is_better else h.model >= h.baseline
+            assert better, f"{day.id}: the reference model does not beat the baseline: {h}"
+    assert code == 0
+    assert "Curriculum run" in out and day.id in out
