@@ -35,7 +35,7 @@ class NotebookTiming:
 
 @dataclass(frozen=True)
 class BenchResult:
-    """All benchmark numbers."""
+    """The notebook benchmark numbers."""
 
     notebooks: list[NotebookTiming]
     curriculum_quick_seconds: float
@@ -79,3 +79,59 @@ def benchmark(
         results = run_curriculum(course, days, quick=True, output_dir=tmp / "run")
         total = time.perf_counter() - start
     return BenchResult(timings, total, all(r.ok for r in results))
+
+
+@dataclass(frozen=True)
+class GeneratorTiming:
+    """Speed and memory of one data generator."""
+
+    name: str
+    rows: int
+    seconds: float
+    peak_bytes: int
+    frame_bytes: int
+
+    @property
+    def rows_per_second(self) -> float:
+        """Generated rows per second."""
+        return self.rows / self.seconds if self.seconds else float("inf")
+
+    @property
+    def memory_ratio(self) -> float:
+        """Peak memory while generating over the size of the resulting frame."""
+        return self.peak_bytes / self.frame_bytes if self.frame_bytes else float("inf")
+
+
+def benchmark_generators(rows: int = 1_000_000) -> list[GeneratorTiming]:
+    """Time each committed dataset's generator at `rows` rows, then trace its peak memory.
+
+    Timing and memory come from two separate calls, because tracing allocations slows
+    generation down several times.
+    """
+    import tracemalloc
+
+    from curriculum.datasets.store import DATASETS
+
+    timings = []
+    for spec in DATASETS:
+        size_argument = next(iter(_size_parameter(spec.generator)))
+        spec.generator(**{size_argument: 1_000}, random_state=0)  # warm up imports and caches
+        start = time.perf_counter()
+        frame = spec.generator(**{size_argument: rows}, random_state=0)
+        seconds = time.perf_counter() - start
+        frame_bytes = int(frame.memory_usage(deep=True).sum())
+        n = len(frame)
+        del frame
+        tracemalloc.start()
+        spec.generator(**{size_argument: rows}, random_state=0)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        timings.append(GeneratorTiming(spec.generator.__name__, n, seconds, peak, frame_bytes))
+    return timings
+
+
+def _size_parameter(generator: Callable[..., object]) -> list[str]:
+    import inspect
+
+    names = [p for p in inspect.signature(generator).parameters if p.startswith("n_")]
+    return names[:1]

@@ -148,16 +148,36 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Time papermill execution, mlsd check and the whole quick curriculum."""
-    from curriculum.bench import benchmark
-    from curriculum.console import bench_table, console
+    """Time the data generators, papermill execution, mlsd check and the quick curriculum."""
+    from curriculum.bench import benchmark, benchmark_generators
+    from curriculum.console import bench_table, console, generators_table
     from curriculum.syllabus import select_days
 
-    result = benchmark(
-        _course(), select_days(args.days), on_step=lambda message: console.print(f"… {message}")
-    )
-    console.print(bench_table(result))
+    if not args.skip_datasets:
+        console.print(f"… data generators at {args.rows:,} rows")
+        console.print(generators_table(benchmark_generators(args.rows)))
+    if not args.skip_notebooks:
+        result = benchmark(
+            _course(), select_days(args.days), on_step=lambda msg: console.print(f"… {msg}")
+        )
+        console.print(bench_table(result))
     return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    """Build or verify the committed data files in datasets/."""
+    from curriculum.console import console, problems_report
+    from curriculum.datasets.store import build_datasets, verify_datasets
+
+    folder = _course().root / "datasets"
+    if args.action == "build":
+        manifest = build_datasets(folder)
+        for entry in manifest.values():
+            console.print(f"wrote {folder / entry['file']} ({entry['rows']:,} rows)")
+        return 0
+    problems = verify_datasets(folder)
+    problems_report(problems, f"{folder}: every file matches the manifest and its generator")
+    return 1 if problems else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,9 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_lab)
 
-    p = sub.add_parser("bench", help="time execution, mlsd check and the quick curriculum")
+    p = sub.add_parser("bench", help="time generators, execution, mlsd check, the quick run")
     p.add_argument("days", nargs="*", metavar="DAY", help=days_help)
+    p.add_argument("--rows", type=int, default=1_000_000, help="rows per generator (1,000,000)")
+    p.add_argument("--skip-datasets", action="store_true", help="do not time the generators")
+    p.add_argument("--skip-notebooks", action="store_true", help="do not time the notebooks")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("datasets", help="build or verify the committed data files")
+    p.add_argument("action", choices=["build", "verify"], help="build: regenerate; verify: check")
+    p.set_defaults(func=cmd_datasets)
     return parser
 
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from curriculum.bench import BenchResult
+from curriculum.bench import BenchResult, GeneratorTiming
 from curriculum.check import CheckResult
 from curriculum.grader import NotebookGrade
 from curriculum.runner import RunResult
@@ -157,3 +157,29 @@ def bench_table(result: BenchResult) -> Table:
         style="bold",
     )
     return table
+
+
+def generators_table(timings: Iterable[GeneratorTiming]) -> Table:
+    """``mlsd bench``: rows per second and peak memory of each data generator."""
+    table = Table(title="Data generators")
+    for column in ("generator", "rows", "seconds", "rows/s", "peak MB", "frame MB", "peak/frame"):
+        table.add_column(column, justify="left" if column == "generator" else "right")
+    for t in timings:
+        table.add_row(
+            t.name,
+            f"{t.rows:,}",
+            f"{t.seconds:.2f}",
+            f"{t.rows_per_second:,.0f}",
+            f"{t.peak_bytes / 1e6:.0f}",
+            f"{t.frame_bytes / 1e6:.0f}",
+            f"{t.memory_ratio:.2f}×",
+        )
+    return table
+
+
+def problems_report(problems: list[str], ok: str) -> None:
+    """Print a list of problems in red, or `ok` in green."""
+    for line in problems:
+        console.print(f"[red]{line}[/]", markup=True)
+    if not problems:
+        console.print(f"[green]{ok}[/]")

@@ -25,7 +25,7 @@ SPEC = DAY.notebooks[0]
 def test_console_script_and_help_for_every_command():
     exe = Path(sys.executable).parent / "mlsd"
     out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
-    commands = ["list", "run", "release", "check", "grade", "lab", "bench"]
+    commands = ["list", "run", "release", "check", "grade", "lab", "bench", "datasets"]
     for command in commands:
         assert command in out
     parser = build_parser()

@@ -1,0 +1,19 @@
+"""Synthetic case data with known oracles (scikit-learn ``make_*`` conventions).
+
+Each case has a generator, an ``oracle_*`` (the best possible prediction from the observable
+columns, known because we wrote the generating process) and a ``baseline_*`` (what a naive first
+system does).
+"""
+
+from curriculum.datasets.ads import baseline_ctr, make_ad_impressions, observable, oracle_ctr
+from curriculum.datasets.eta import baseline_eta, make_eta_trips, oracle_eta
+
+__all__ = [
+    "baseline_ctr",
+    "baseline_eta",
+    "make_ad_impressions",
+    "make_eta_trips",
+    "observable",
+    "oracle_ctr",
+    "oracle_eta",
+]

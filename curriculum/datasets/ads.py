@@ -1,0 +1,301 @@
+"""Ad impressions and clicks for the click-through-rate case (Day 4).
+
+The generating process
+----------------------
+Advertisers (each in one of eight categories) run campaigns with daily budgets; each campaign has
+a few creatives whose headline is a handful of tokens. Users have an interest profile over the
+categories and a personal propensity to click. An impression shows one creative to one user at a
+position (1 = top), on a device, at an hour. The click probability is logistic::
+
+    logit p = b0 + advertiser + campaign + Σ token effects + creative jitter + user
+              + 2.5 × interest(user, category) + position bias + device + hour
+
+with ``b0`` solved so the mean probability equals `ctr`. Clicks are Bernoulli(p). The true ``p`` is
+returned in the column ``oracle_p_click``: it is the oracle, never a feature — drop it with
+:func:`observable` before building features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from curriculum.datasets._validation import (
+    check_count,
+    check_fraction,
+    check_random_state,
+    check_start,
+    utc_timestamps,
+)
+
+CATEGORIES = ("retail", "travel", "finance", "gaming", "food", "auto", "education", "health")
+DEVICES = ("mobile", "desktop", "tablet")
+DEVICE_SHARE = (0.62, 0.32, 0.06)
+DEVICE_EFFECT = np.array([0.0, 0.15, -0.1])
+POSITION_SHARE = (0.4, 0.3, 0.2, 0.1)
+POSITION_EFFECT = np.array([0.0, -0.45, -0.8, -1.1])  # position bias: lower slots are seen less
+#: headline tokens: neutral words, and a few that move the click rate (up or down)
+TOKENS = {
+    "free": 0.35,
+    "sale": 0.25,
+    "new": 0.1,
+    "today": 0.12,
+    "exclusive": 0.15,
+    "limited": 0.1,
+    "guaranteed": -0.2,
+    "click": -0.3,
+    "best": 0.05,
+    "save": 0.2,
+    "offer": 0.08,
+    "now": 0.05,
+    "deal": 0.18,
+    "official": 0.07,
+    "premium": -0.05,
+    "easy": 0.06,
+    "fast": 0.05,
+    "trial": 0.12,
+}
+NEUTRAL_TOKENS = (
+    "shop",
+    "find",
+    "your",
+    "plan",
+    "get",
+    "more",
+    "online",
+    "store",
+    "local",
+    "app",
+    "home",
+    "trip",
+    "card",
+    "game",
+    "meal",
+    "car",
+    "course",
+    "care",
+    "style",
+    "top",
+    "smart",
+    "city",
+)
+ORACLE_COLUMNS = ("oracle_p_click",)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _solve_intercept(rest: np.ndarray, target: float) -> float:
+    """b0 such that mean(sigmoid(b0 + rest)) == target, by Newton's method.
+
+    The mean is increasing and smooth in b0, so Newton converges in a few steps from the
+    logit of the target.
+    """
+    b0 = float(np.log(target / (1 - target)) - rest.mean())
+    for _ in range(100):
+        p = _sigmoid(b0 + rest)
+        gap = p.mean() - target
+        if abs(gap) < 1e-12:
+            break
+        b0 -= gap / max(float((p * (1 - p)).mean()), 1e-12)
+    return b0
+
+
+def make_ad_impressions(
+    n_impressions: int = 50_000,
+    *,
+    n_users: int = 5_000,
+    n_advertisers: int = 60,
+    ctr: float = 0.02,
+    start: str | pd.Timestamp = "2025-10-01",
+    days: int = 14,
+    random_state: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """Generate ad impressions with clicks from a known logistic click model.
+
+    Parameters
+    ----------
+    n_impressions : int, default 50_000
+        Number of impressions.
+    n_users : int, default 5_000
+        Number of users; activity is skewed (a few users see many ads).
+    n_advertisers : int, default 60
+        Number of advertisers; each runs 1–4 campaigns of 2–5 creatives.
+    ctr : float, default 0.02
+        Target overall click-through rate, in (0, 0.5).
+    start : str or Timestamp, default "2025-10-01"
+        First day (UTC).
+    days : int, default 14
+        Length of the period in days.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator; the same int gives the same frame on every machine.
+
+    Returns
+    -------
+    DataFrame
+        One row per impression, sorted by time.
+
+        Columns
+        -------
+        impression_id : int64
+            0, 1, ... in time order.
+        timestamp : datetime64[ns, UTC]
+            When the ad was shown.
+        user_id : int64
+            The viewer.
+        advertiser_id, campaign_id, creative_id : int64
+            Who advertises, in which campaign, with which creative (ids are global).
+        category : category
+            The advertiser's category (retail, travel, ...).
+        campaign_daily_budget : float64
+            The campaign's daily budget in US dollars.
+        creative_text : category
+            The creative's headline: tokens separated by spaces.
+        position : int8
+            Slot on the page, 1 (top) to 4.
+        device : category
+            mobile, desktop or tablet.
+        click : int8
+            1 if the impression was clicked (the label).
+        oracle_p_click : float64
+            The true click probability: the oracle, **not a feature**.
+
+    Raises
+    ------
+    ValueError
+        If a size is not a positive int, `ctr` is outside (0, 0.5), `start` is not a date or
+        `random_state` is of the wrong type.
+    """
+    n = check_count("n_impressions", n_impressions)
+    n_users = check_count("n_users", n_users)
+    n_adv = check_count("n_advertisers", n_advertisers)
+    ctr = check_fraction("ctr", ctr, 0.0, 0.5)
+    days = check_count("days", days)
+    start_ts = check_start("start", start).normalize()
+    rng = check_random_state(random_state)
+
+    # the world: advertisers, campaigns, creatives, users
+    adv_category = rng.integers(len(CATEGORIES), size=n_adv)
+    adv_effect = rng.normal(0.0, 0.6, size=n_adv)
+    campaigns_per_adv = rng.integers(1, 5, size=n_adv)
+    camp_adv = np.repeat(np.arange(n_adv), campaigns_per_adv)
+    n_camp = camp_adv.size
+    camp_effect = rng.normal(0.0, 0.2, size=n_camp)
+    camp_budget = np.round(rng.lognormal(np.log(500.0), 0.9, size=n_camp), 2)
+    creatives_per_camp = rng.integers(2, 6, size=n_camp)
+    cre_camp = np.repeat(np.arange(n_camp), creatives_per_camp)
+    n_cre = cre_camp.size
+    vocabulary = np.array(list(TOKENS) + list(NEUTRAL_TOKENS))
+    weights = np.array(list(TOKENS.values()) + [0.0] * len(NEUTRAL_TOKENS))
+    n_tokens = rng.integers(3, 7, size=n_cre)
+    token_ids = rng.integers(vocabulary.size, size=(n_cre, 6))
+    used = np.arange(6)[None, :] < n_tokens[:, None]
+    cre_effect = (weights[token_ids] * used).sum(axis=1) + rng.normal(0.0, 0.15, size=n_cre)
+    cre_text = np.array(
+        [" ".join(vocabulary[ids[:k]]) for ids, k in zip(token_ids, n_tokens, strict=True)]
+    )
+    user_interest = rng.dirichlet(np.full(len(CATEGORIES), 0.4), size=n_users)
+    user_effect = rng.normal(0.0, 0.6, size=n_users)
+    user_activity = rng.pareto(1.5, size=n_users) + 1.0
+
+    # impressions: who sees which creative where, when
+    user = rng.choice(n_users, size=n, p=user_activity / user_activity.sum())
+    camp_weight = camp_budget / creatives_per_camp  # bigger budgets buy more impressions
+    creative = rng.choice(n_cre, size=n, p=camp_weight[cre_camp] / camp_weight[cre_camp].sum())
+    camp = cre_camp[creative]
+    adv = camp_adv[camp]
+    position = rng.choice(4, size=n, p=POSITION_SHARE)
+    device = rng.choice(len(DEVICES), size=n, p=DEVICE_SHARE)
+    hour_weight = (
+        0.4
+        + np.exp(-0.5 * ((np.arange(24) - 20.0) / 3.0) ** 2)
+        + 0.5 * np.exp(-0.5 * ((np.arange(24) - 12.5) / 2.0) ** 2)
+    )
+    slot = rng.choice(days * 24, size=n, p=np.tile(hour_weight, days) / (hour_weight.sum() * days))
+    seconds = slot * 3600.0 + np.floor(rng.uniform(0, 3600, size=n))
+    order = np.argsort(seconds, kind="stable")  # rows in time order
+    seconds = seconds[order]
+    user, creative, camp, adv = user[order], creative[order], camp[order], adv[order]
+    position, device = position[order], device[order]
+    hour = (seconds // 3600).astype(np.int64) % 24
+    hour_effect = 0.25 * np.exp(-0.5 * ((hour - 21.0) / 2.5) ** 2)
+
+    rest = (
+        adv_effect[adv]
+        + camp_effect[camp]
+        + cre_effect[creative]
+        + user_effect[user]
+        + 2.5 * user_interest[user, adv_category[adv]]
+        + POSITION_EFFECT[position]
+        + DEVICE_EFFECT[device]
+        + hour_effect
+    )
+    p = _sigmoid(_solve_intercept(rest, ctr) + rest)
+    click = (rng.uniform(size=n) < p).astype(np.int8)
+    return pd.DataFrame(
+        {
+            "impression_id": np.arange(n, dtype=np.int64),
+            "timestamp": utc_timestamps(start_ts, seconds),
+            "user_id": user.astype(np.int64),
+            "advertiser_id": adv.astype(np.int64),
+            "campaign_id": camp.astype(np.int64),
+            "creative_id": creative.astype(np.int64),
+            "category": pd.Categorical.from_codes(adv_category[adv], categories=list(CATEGORIES)),
+            "campaign_daily_budget": camp_budget[camp],
+            "creative_text": pd.Categorical.from_codes(creative, categories=cre_text)
+            if len(set(cre_text)) == len(cre_text)
+            else pd.Categorical(cre_text[creative]),
+            "position": (position + 1).astype(np.int8),
+            "device": pd.Categorical.from_codes(device, categories=list(DEVICES)),
+            "click": click,
+            "oracle_p_click": np.round(p, 6),
+        }
+    )
+
+
+def observable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without its oracle columns: what a real system would log."""
+    return frame.drop(columns=[c for c in frame.columns if c.startswith("oracle_")])
+
+
+def oracle_ctr(impressions: pd.DataFrame) -> pd.Series:
+    """The true click probability of each impression (the best possible prediction).
+
+    Raises
+    ------
+    ValueError
+        If the frame has no ``oracle_p_click`` column (it was dropped, or the frame was not made
+        by :func:`make_ad_impressions`).
+    """
+    if "oracle_p_click" not in impressions:
+        raise ValueError(
+            "impressions has no oracle_p_click column: pass the frame from make_ad_impressions"
+        )
+    return impressions["oracle_p_click"].rename("oracle_ctr")
+
+
+def baseline_ctr(
+    train: pd.DataFrame, test: pd.DataFrame, *, prior_strength: float = 100.0
+) -> pd.Series:
+    """A first system: each advertiser's historical CTR on `train`, shrunk to the global CTR.
+
+    Parameters
+    ----------
+    train : DataFrame
+        Earlier impressions with clicks (the history).
+    test : DataFrame
+        Impressions to predict.
+    prior_strength : float, default 100
+        Pseudo-impressions at the global CTR added to each advertiser (smooths small ones).
+
+    Returns
+    -------
+    Series
+        Predicted click probability, aligned with `test`.
+    """
+    global_ctr = float(train["click"].mean())
+    stats = train.groupby("advertiser_id")["click"].agg(["sum", "count"])
+    smoothed = (stats["sum"] + prior_strength * global_ctr) / (stats["count"] + prior_strength)
+    pred = test["advertiser_id"].map(smoothed).fillna(global_ctr).astype(float)
+    return pred.rename("baseline_ctr")

@@ -1,0 +1,332 @@
+"""Ride-hailing trips for the ETA case (Day 2): a routing-engine ETA and the actual duration.
+
+The generating process
+----------------------
+A synthetic city of radius 12 km with four dense zones. Trips are requested with a diurnal and
+weekly demand curve; pickups and drop-offs fall in the zones or anywhere in the city. The
+**routing engine** estimates the trip from the route distance and *static* free-flow speeds
+(slower near the centre). The actual duration is::
+
+    duration = (routing_eta × congestion(hour of week, place, weather) + pickup overhead) × N
+
+``congestion`` is the traffic the routing engine does not see: rush hours on weekdays, more near
+downtown, worse in rain and snow. The pickup overhead is the time lost finding the rider, large at
+the airport. ``N`` is multiplicative noise independent of everything observable: log-normal
+jitter times a heavy-tailed *incident* factor (5 % of trips hit one). Because ``N`` does not
+depend on the observables, every conditional quantile of the duration is known exactly:
+``quantile_q(duration | x) = m(x) × quantile_q(N)``, which is what :func:`oracle_eta` returns.
+
+All times are UTC, and the city runs on UTC to keep hours of day simple.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pandas as pd
+
+from curriculum.datasets._validation import (
+    check_count,
+    check_random_state,
+    check_start,
+    hour_and_weekday,
+    utc_timestamps,
+)
+
+CITY_CENTER = (37.7749, -122.4194)  # latitude, longitude of the synthetic city's downtown
+CITY_RADIUS_KM = 12.0
+KM_PER_DEG_LAT = 111.32
+
+#: name → (east km, north km, spread km, share of trip ends)
+ZONES: dict[str, tuple[float, float, float, float]] = {
+    "downtown": (0.0, 0.0, 1.2, 0.30),
+    "midtown": (3.0, 4.0, 1.5, 0.18),
+    "university": (-5.0, 2.5, 1.0, 0.10),
+    "airport": (7.0, -9.0, 0.6, 0.08),
+}
+OUTER_ZONE = "outer"
+WEATHER = ("clear", "rain", "snow")
+WEATHER_PROBABILITY = (0.72, 0.23, 0.05)
+WEATHER_EFFECT = {"clear": 0.0, "rain": 0.18, "snow": 0.45}
+WEATHER_BLOCK_HOURS = 6
+
+NOISE_SIGMA = 0.12  # log-normal jitter
+INCIDENT_RATE = 0.05  # share of trips that hit an incident
+INCIDENT_SCALE = 0.6  # an incident multiplies the trip by 1 + 0.6 × Exp(1)
+
+
+def _bump(hour: np.ndarray, centre: float, width: float) -> np.ndarray:
+    return np.exp(-0.5 * ((hour - centre) / width) ** 2)
+
+
+def _demand(hour_of_day: np.ndarray, weekend: np.ndarray) -> np.ndarray:
+    weekday = (
+        0.3
+        + 1.0 * _bump(hour_of_day, 8.5, 1.2)
+        + 1.2 * _bump(hour_of_day, 18.0, 1.8)
+        + 0.6 * _bump(hour_of_day, 13.0, 2.0)
+        + 0.5 * _bump(hour_of_day, 23.0, 1.5)
+    )
+    weekend_curve = 0.4 + 0.9 * _bump(hour_of_day, 13.0, 3.5) + 0.9 * _bump(hour_of_day, 23.0, 2.0)
+    return np.where(weekend, weekend_curve, weekday)
+
+
+def traffic(hour_of_day: np.ndarray, weekend: np.ndarray) -> np.ndarray:
+    """Congestion from traffic by time (0 = free flow), before the effect of place."""
+    weekday = (
+        0.08
+        + 0.55 * _bump(hour_of_day, 8.25, 1.0)
+        + 0.65 * _bump(hour_of_day, 17.75, 1.3)
+        + 0.20 * _bump(hour_of_day, 13.0, 2.5)
+    )
+    weekend_curve = (
+        0.08 + 0.30 * _bump(hour_of_day, 14.0, 3.0) + 0.15 * _bump(hour_of_day, 21.0, 2.0)
+    )
+    return np.where(weekend, weekend_curve, weekday)
+
+
+def _to_km(lat: np.ndarray, lng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lat0, lng0 = CITY_CENTER
+    east = (lng - lng0) * KM_PER_DEG_LAT * math.cos(math.radians(lat0))
+    north = (lat - lat0) * KM_PER_DEG_LAT
+    return east, north
+
+
+def _to_latlng(east: np.ndarray, north: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lat0, lng0 = CITY_CENTER
+    lat = lat0 + north / KM_PER_DEG_LAT
+    lng = lng0 + east / (KM_PER_DEG_LAT * math.cos(math.radians(lat0)))
+    return lat, lng
+
+
+ZONE_NAMES = (*ZONES, OUTER_ZONE)
+
+
+def zone_of(lat: np.ndarray, lng: np.ndarray) -> pd.Categorical:
+    """The named zone a point lies in (within 2.5 spreads of its centre), else ``"outer"``."""
+    east, north = _to_km(np.asarray(lat, float), np.asarray(lng, float))
+    codes = np.full(east.shape, len(ZONES), dtype=np.int8)
+    best = np.full(east.shape, np.inf)
+    for code, (x, y, spread, _) in enumerate(ZONES.values()):
+        scaled = ((east - x) ** 2 + (north - y) ** 2) / spread**2  # squared distance in spreads
+        inside = (scaled < 2.5**2) & (scaled < best)
+        codes[inside] = code
+        np.copyto(best, scaled, where=inside)
+    return pd.Categorical.from_codes(codes, categories=list(ZONE_NAMES))
+
+
+def _sample_points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    shares = np.array([z[3] for z in ZONES.values()])
+    probabilities = np.append(shares, 1.0 - shares.sum())  # the rest: anywhere in the city
+    which = rng.choice(len(probabilities), size=n, p=probabilities)
+    centres = np.array([(z[0], z[1]) for z in ZONES.values()] + [(0.0, 0.0)])
+    spreads = np.array([z[2] for z in ZONES.values()] + [0.0])
+    east = centres[which, 0] + rng.normal(size=n) * spreads[which]
+    north = centres[which, 1] + rng.normal(size=n) * spreads[which]
+    anywhere = which == len(ZONES)
+    radius = CITY_RADIUS_KM * np.sqrt(rng.uniform(size=anywhere.sum()))
+    angle = rng.uniform(0, 2 * np.pi, size=anywhere.sum())
+    east[anywhere], north[anywhere] = radius * np.cos(angle), radius * np.sin(angle)
+    scale = np.maximum(1.0, np.hypot(east, north) / CITY_RADIUS_KM)  # keep inside the city
+    return east / scale, north / scale
+
+
+def make_eta_trips(
+    n_trips: int = 20_000,
+    *,
+    start: str | pd.Timestamp = "2025-09-01",
+    days: int = 28,
+    random_state: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """Generate completed ride-hailing trips with a routing-engine ETA and the actual duration.
+
+    Parameters
+    ----------
+    n_trips : int, default 20_000
+        Number of trips.
+    start : str or Timestamp, default "2025-09-01"
+        First day of the period (UTC; a naive date is taken as UTC).
+    days : int, default 28
+        Length of the period in days; requests follow a diurnal and weekly demand curve.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator; the same int gives the same frame on every machine.
+
+    Returns
+    -------
+    DataFrame
+        One row per trip, sorted by request time.
+
+        Columns
+        -------
+        trip_id : int64
+            0, 1, ... in request-time order.
+        request_time : datetime64[ns, UTC]
+            When the rider requested the trip.
+        pickup_lat, pickup_lng, dropoff_lat, dropoff_lng : float64
+            Coordinates in degrees (6 decimals).
+        pickup_zone, dropoff_zone : category
+            Named zone of each end (downtown, midtown, university, airport) or ``outer``.
+        route_distance_km : float64
+            Length of the route the routing engine plans (2 decimals).
+        weather : category
+            ``clear``, ``rain`` or ``snow`` at request time (6-hour blocks).
+        routing_eta_s : float64
+            The routing engine's ETA in whole seconds: route over static free-flow speeds.
+        duration_s : float64
+            Actual trip duration in whole seconds (the label).
+        completed_at : datetime64[ns, UTC]
+            When the trip ended: the moment the label becomes available.
+
+    Raises
+    ------
+    ValueError
+        If `n_trips` or `days` is not a positive int, `start` is not a date, or
+        `random_state` is of the wrong type.
+    """
+    n = check_count("n_trips", n_trips)
+    days = check_count("days", days)
+    start_ts = check_start("start", start).normalize()
+    rng = check_random_state(random_state)
+
+    # request times: an hour drawn from the demand curve, a second within it
+    hours = np.arange(days * 24)
+    day_of_week = (start_ts.day_of_week + hours // 24) % 7
+    demand = _demand((hours % 24).astype(float), day_of_week >= 5)
+    hour = np.sort(rng.choice(hours, size=n, p=demand / demand.sum()))
+    seconds = hour * 3600.0 + np.floor(rng.uniform(0, 3600, size=n))
+    seconds.sort()
+    weather_blocks = rng.choice(
+        len(WEATHER), size=days * 24 // WEATHER_BLOCK_HOURS + 1, p=WEATHER_PROBABILITY
+    )
+    weather_code = weather_blocks[(seconds // 3600).astype(np.int64) // WEATHER_BLOCK_HOURS]
+
+    pick_e, pick_n = _sample_points(rng, n)
+    drop_e, drop_n = _sample_points(rng, n)
+    straight = np.hypot(drop_e - pick_e, drop_n - pick_n)
+    detour = 1.2 + 0.25 * rng.beta(2.0, 5.0, size=n)
+    route_km = np.round(np.maximum(straight, 0.3) * detour, 2)
+    pickup_lat, pickup_lng = _to_latlng(pick_e, pick_n)
+    dropoff_lat, dropoff_lng = _to_latlng(drop_e, drop_n)
+
+    pickup_lat, pickup_lng = np.round(pickup_lat, 6), np.round(pickup_lng, 6)
+    dropoff_lat, dropoff_lng = np.round(dropoff_lat, 6), np.round(dropoff_lng, 6)
+    trips = pd.DataFrame(
+        {
+            "trip_id": np.arange(n, dtype=np.int64),
+            "request_time": utc_timestamps(start_ts, seconds),
+            "pickup_lat": pickup_lat,
+            "pickup_lng": pickup_lng,
+            "dropoff_lat": dropoff_lat,
+            "dropoff_lng": dropoff_lng,
+            "pickup_zone": zone_of(pickup_lat, pickup_lng),
+            "dropoff_zone": zone_of(dropoff_lat, dropoff_lng),
+            "route_distance_km": route_km,
+            "weather": pd.Categorical.from_codes(weather_code, categories=list(WEATHER)),
+        }
+    )
+    trips["routing_eta_s"] = _routing_eta(trips)
+    noise = np.exp(NOISE_SIGMA * rng.normal(size=n))
+    incident = rng.uniform(size=n) < INCIDENT_RATE
+    noise *= 1.0 + INCIDENT_SCALE * incident * rng.exponential(size=n)
+    noise *= _median_free_mean(trips)
+    trips["duration_s"] = np.round(noise)
+    trips["completed_at"] = trips["request_time"] + pd.to_timedelta(trips["duration_s"], unit="s")
+    return trips
+
+
+def _midpoint_radius(trips: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pick_e, pick_n = _to_km(trips["pickup_lat"].to_numpy(), trips["pickup_lng"].to_numpy())
+    drop_e, drop_n = _to_km(trips["dropoff_lat"].to_numpy(), trips["dropoff_lng"].to_numpy())
+    mid = np.hypot((pick_e + drop_e) / 2, (pick_n + drop_n) / 2)
+    return mid, pick_e, pick_n
+
+
+def _routing_eta(trips: pd.DataFrame) -> np.ndarray:
+    mid, _, _ = _midpoint_radius(trips)
+    free_flow_kmh = 22.0 + 26.0 * (1.0 - np.exp(-mid / 4.0))
+    return np.round(trips["route_distance_km"].to_numpy() / free_flow_kmh * 3600.0 + 20.0)
+
+
+def _median_free_mean(trips: pd.DataFrame) -> np.ndarray:
+    """m(x): the duration before the noise factor N, from observable columns only."""
+    mid, pick_e, pick_n = _midpoint_radius(trips)
+    hour, weekday = hour_and_weekday(trips["request_time"])
+    hour = np.floor(hour * 60.0) / 60.0  # to the minute
+    weekend = weekday >= 5
+    density = 0.35 + 0.65 * np.exp(-0.5 * (mid / 3.5) ** 2)
+    effects = np.array([WEATHER_EFFECT[w] for w in WEATHER])
+    weather = effects[pd.Categorical(trips["weather"], categories=list(WEATHER)).codes]
+    congestion = 1.0 + traffic(hour, weekend) * density + weather * (0.5 + 0.5 * density)
+    airport_e, airport_n = ZONES["airport"][:2]
+    overhead = (
+        45.0
+        + 90.0 * np.exp(-0.5 * (np.hypot(pick_e, pick_n) / 1.2) ** 2)
+        + 240.0 * np.exp(-0.5 * (np.hypot(pick_e - airport_e, pick_n - airport_n) / 0.8) ** 2)
+    )
+    return trips["routing_eta_s"].to_numpy(dtype=float) * congestion + overhead
+
+
+def _noise_cdf(t: float) -> float:
+    from scipy import integrate, stats
+
+    if t <= 0:
+        return 0.0
+    plain = stats.norm.cdf(math.log(t) / NOISE_SIGMA)
+
+    def with_incident(e: float) -> float:
+        return stats.norm.cdf(
+            (math.log(t) - math.log1p(INCIDENT_SCALE * e)) / NOISE_SIGMA
+        ) * math.exp(-e)
+
+    hit, _ = integrate.quad(with_incident, 0.0, np.inf, limit=200)
+    return (1.0 - INCIDENT_RATE) * plain + INCIDENT_RATE * hit
+
+
+@functools.cache
+def noise_quantile(q: float) -> float:
+    """The q-quantile of the noise factor N (exact, by numerical integration)."""
+    from scipy import optimize
+
+    return float(optimize.brentq(lambda t: _noise_cdf(t) - q, 1e-3, 100.0, xtol=1e-12))
+
+
+def noise_mean() -> float:
+    """E[N]: log-normal mean times the expected incident factor."""
+    return math.exp(NOISE_SIGMA**2 / 2) * (1.0 + INCIDENT_RATE * INCIDENT_SCALE)
+
+
+def oracle_eta(trips: pd.DataFrame, *, statistic: str | float = "median") -> pd.Series:
+    """The best possible prediction of ``duration_s`` from the observable columns.
+
+    Parameters
+    ----------
+    trips : DataFrame
+        Trips from :func:`make_eta_trips` (the label column is not used).
+    statistic : "median", "mean" or float in (0, 1), default "median"
+        What to predict: the conditional median minimises absolute error (MAE), the mean
+        minimises squared error, a quantile ``q`` minimises the pinball loss at ``q`` (0.9 for a
+        P90 ETA that is late only one time in ten).
+
+    Returns
+    -------
+    Series
+        Predicted duration in seconds, aligned with `trips`.
+    """
+    if statistic == "median":
+        factor = noise_quantile(0.5)
+    elif statistic == "mean":
+        factor = noise_mean()
+    elif isinstance(statistic, float) and 0.0 < statistic < 1.0:
+        factor = noise_quantile(statistic)
+    else:
+        raise ValueError(
+            f"statistic must be 'median', 'mean' or a float in (0, 1), got {statistic!r}"
+        )
+    return pd.Series(_median_free_mean(trips) * factor, index=trips.index, name="oracle_eta_s")
+
+
+def baseline_eta(trips: pd.DataFrame) -> pd.Series:
+    """What a first system ships: the routing engine's ETA as is."""
+    return trips["routing_eta_s"].astype(float).rename("baseline_eta_s")

@@ -1,0 +1,211 @@
+"""Generators: scikit-learn conventions, documented columns, determinism, and each case shows
+what its lab teaches, with the oracle beating the baseline and a learned model in between."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.metrics import log_loss
+
+from curriculum.datasets import (
+    baseline_ctr,
+    baseline_eta,
+    make_ad_impressions,
+    make_eta_trips,
+    observable,
+    oracle_ctr,
+    oracle_eta,
+)
+
+GENERATORS = {
+    make_eta_trips: {"n_trips": 2_000},
+    make_ad_impressions: {"n_impressions": 5_000, "n_users": 500},
+}
+IDS = [g.__name__ for g in GENERATORS]
+
+
+def documented_columns(generator) -> dict[str, str]:
+    """Column name -> documented dtype, from the numpydoc 'Columns' table."""
+    doc = generator.__doc__
+    block = doc.split("Columns\n")[1].split("Raises\n")[0]
+    columns = {}
+    for line in block.splitlines():
+        match = re.match(r"^\s{8}([a-z_][a-z0-9_, ]*) : (\S+)", line)
+        if match:
+            for name in match.group(1).split(","):
+                columns[name.strip()] = match.group(2)
+    return columns
+
+
+@pytest.mark.parametrize("generator", GENERATORS, ids=IDS)
+def test_columns_and_dtypes_are_as_documented(generator):
+    frame = generator(**GENERATORS[generator], random_state=1)
+    documented = documented_columns(generator)
+    assert list(frame.columns) == list(documented), "columns differ from the docstring"
+    for name, dtype in documented.items():
+        actual = str(frame[name].dtype)
+        assert actual == dtype or actual.startswith(dtype), f"{name}: {actual}, documented {dtype}"
+    for name in frame.columns:
+        if str(frame[name].dtype).startswith("datetime64"):
+            assert str(frame[name].dt.tz) == "UTC", f"{name} must be timezone-aware UTC"
+
+
+@pytest.mark.parametrize("generator", GENERATORS, ids=IDS)
+def test_same_seed_same_frame_different_seed_different_frame(generator):
+    kwargs = GENERATORS[generator]
+    a = generator(**kwargs, random_state=7)
+    pd.testing.assert_frame_equal(a, generator(**kwargs, random_state=7))
+    pd.testing.assert_frame_equal(a, generator(**kwargs, random_state=np.random.default_rng(7)))
+    assert not a.equals(generator(**kwargs, random_state=8))
+    assert len(generator(**kwargs, random_state=None)) == len(a)
+
+
+@pytest.mark.parametrize(
+    ("generator", "bad", "name"),
+    [
+        (make_eta_trips, {"n_trips": -5}, "n_trips"),
+        (make_eta_trips, {"n_trips": 10.5}, "n_trips"),
+        (make_eta_trips, {"days": 0}, "days"),
+        (make_eta_trips, {"start": "not a date"}, "start"),
+        (make_eta_trips, {"random_state": "seed"}, "random_state"),
+        (make_ad_impressions, {"n_impressions": 0}, "n_impressions"),
+        (make_ad_impressions, {"ctr": 0.7}, "ctr"),
+        (make_ad_impressions, {"ctr": True}, "ctr"),
+        (make_ad_impressions, {"n_users": -1}, "n_users"),
+        (make_ad_impressions, {"random_state": -3}, "random_state"),
+    ],
+)
+def test_invalid_arguments_raise_value_error_naming_them(generator, bad, name):
+    with pytest.raises(ValueError, match=name):
+        generator(**bad)
+
+
+# -- ETA -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trips():
+    return make_eta_trips(30_000, random_state=11)
+
+
+def _mae(y, p):
+    return float(np.mean(np.abs(np.asarray(y) - np.asarray(p))))
+
+
+def test_eta_demand_has_weekday_rush_hours(trips):
+    weekday = trips[trips["request_time"].dt.day_of_week < 5]
+    per_hour = weekday.groupby(weekday["request_time"].dt.hour).size()
+    assert per_hour.loc[[8, 17, 18]].min() > 2 * per_hour.loc[[3, 4]].max()
+
+
+def test_eta_routing_engine_misses_rush_hour_congestion(trips):
+    ratio = trips["duration_s"] / trips["routing_eta_s"]
+    hour = trips["request_time"].dt.hour
+    weekday = trips["request_time"].dt.day_of_week < 5
+    rush = ratio[weekday & hour.isin([8, 17, 18])].median()
+    night = ratio[hour.isin([2, 3, 4])].median()
+    assert rush > night + 0.15, (rush, night)
+    assert (trips["completed_at"] > trips["request_time"]).all()
+
+
+def test_eta_oracle_beats_baseline_and_p90_covers_90_percent(trips):
+    y = trips["duration_s"]
+    assert _mae(y, oracle_eta(trips)) < 0.6 * _mae(y, baseline_eta(trips))
+    assert _mae(y, oracle_eta(trips)) <= _mae(y, oracle_eta(trips, statistic="mean"))
+    coverage = float(np.mean(y <= oracle_eta(trips, statistic=0.9)))
+    assert 0.88 < coverage < 0.92, coverage
+    with pytest.raises(ValueError, match="statistic"):
+        oracle_eta(trips, statistic="p90")
+
+
+def test_eta_learned_residual_lands_between_baseline_and_oracle(trips):
+    t = trips["request_time"]
+    features = pd.DataFrame(
+        {
+            "hour": t.dt.hour + t.dt.minute / 60,
+            "weekday": t.dt.day_of_week,
+            "weather": trips["weather"].cat.codes,
+            **{
+                c: trips[c]
+                for c in [
+                    "pickup_lat",
+                    "pickup_lng",
+                    "dropoff_lat",
+                    "dropoff_lng",
+                    "route_distance_km",
+                    "routing_eta_s",
+                ]
+            },
+        }
+    )
+    train = t < t.quantile(0.75)
+    residual = trips["duration_s"] - trips["routing_eta_s"]
+    model = HistGradientBoostingRegressor(loss="absolute_error", max_iter=200, random_state=0)
+    model.fit(features[train], residual[train])
+    test = trips[~train]
+    learned = _mae(test["duration_s"], test["routing_eta_s"] + model.predict(features[~train]))
+    base, best = (
+        _mae(test["duration_s"], baseline_eta(test)),
+        _mae(test["duration_s"], oracle_eta(test)),
+    )
+    assert best < learned < base, (base, learned, best)
+    assert (base - learned) / (base - best) > 0.5, "the residual should be learnable"
+
+
+# -- Ads -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def impressions():
+    return make_ad_impressions(120_000, random_state=5)
+
+
+def _normalized_entropy(y, p):
+    base = float(np.mean(y))
+    return log_loss(y, p) / -(base * np.log(base) + (1 - base) * np.log(1 - base))
+
+
+@pytest.mark.parametrize("ctr", [0.01, 0.03])
+def test_ads_overall_ctr_follows_the_parameter(ctr):
+    frame = make_ad_impressions(40_000, ctr=ctr, random_state=2)
+    assert frame["oracle_p_click"].mean() == pytest.approx(ctr, rel=1e-6)
+    assert frame["click"].mean() == pytest.approx(ctr, rel=0.15)
+
+
+def test_ads_position_bias_lowers_ctr_down_the_page(impressions):
+    by_position = impressions.groupby("position")["oracle_p_click"].mean()
+    assert list(by_position.index) == [1, 2, 3, 4]
+    assert by_position.is_monotonic_decreasing
+
+
+def test_ads_oracle_beats_baseline_and_a_model_lands_between(impressions):
+    cut = impressions["timestamp"].quantile(0.7)
+    train, test = (
+        impressions[impressions["timestamp"] < cut],
+        impressions[impressions["timestamp"] >= cut],
+    )
+    columns = ["user_id", "advertiser_id", "creative_id", "position", "device", "category"]
+
+    def features(frame):
+        x = observable(frame)[columns].copy()
+        for c in ["device", "category"]:
+            x[c] = x[c].cat.codes
+        return x
+
+    model = HistGradientBoostingClassifier(
+        max_iter=150, random_state=0, categorical_features=["advertiser_id", "category"]
+    )
+    model.fit(features(train), train["click"])
+    y = test["click"]
+    base = _normalized_entropy(y, baseline_ctr(train, test))
+    best = _normalized_entropy(y, oracle_ctr(test))
+    learned = _normalized_entropy(y, model.predict_proba(features(test))[:, 1])
+    assert best < base - 0.04, (best, base)
+    assert best - 0.005 < learned < base + 0.005, (base, learned, best)
+    assert "oracle_p_click" not in observable(test)
+    with pytest.raises(ValueError, match="oracle_p_click"):
+        oracle_ctr(observable(test))
