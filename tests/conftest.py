@@ -20,6 +20,16 @@ NOTEBOOK_IDS = [f"{day.id}/{spec.filename}" for day, spec in NOTEBOOKS]
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread_per_worker():
+    """pytest-xdist already runs one worker per core: stop each worker's numeric libraries from
+    starting a thread per core too (kernels started by tests are not affected)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def course() -> Course:
     return Course(ROOT)

@@ -14,16 +14,21 @@ from sklearn.metrics import log_loss
 from curriculum.datasets import (
     baseline_ctr,
     baseline_eta,
+    baseline_fraud,
     make_ad_impressions,
     make_eta_trips,
+    make_transactions,
     observable,
     oracle_ctr,
     oracle_eta,
+    oracle_fraud,
 )
+from curriculum.datasets.transactions import point_in_time_features
 
 GENERATORS = {
     make_eta_trips: {"n_trips": 2_000},
     make_ad_impressions: {"n_impressions": 5_000, "n_users": 500},
+    make_transactions: {"n_transactions": 5_000, "n_users": 300},
 }
 IDS = [g.__name__ for g in GENERATORS]
 
@@ -77,6 +82,10 @@ def test_same_seed_same_frame_different_seed_different_frame(generator):
         (make_ad_impressions, {"ctr": True}, "ctr"),
         (make_ad_impressions, {"n_users": -1}, "n_users"),
         (make_ad_impressions, {"random_state": -3}, "random_state"),
+        (make_transactions, {"fraud_rate": 0.2}, "fraud_rate"),
+        (make_transactions, {"n_transactions": 0}, "n_transactions"),
+        (make_transactions, {"holiday": ("2025-12-31", "2025-12-01")}, "holiday"),
+        (make_transactions, {"holiday": "yes"}, "holiday"),
     ],
 )
 def test_invalid_arguments_raise_value_error_naming_them(generator, bad, name):
@@ -209,3 +218,107 @@ def test_ads_oracle_beats_baseline_and_a_model_lands_between(impressions):
     assert "oracle_p_click" not in observable(test)
     with pytest.raises(ValueError, match="oracle_p_click"):
         oracle_ctr(observable(test))
+
+
+# -- Card transactions ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def transactions():
+    return make_transactions(100_000, n_users=4_000, n_merchants=1_000, random_state=3)
+
+
+@pytest.fixture(scope="module")
+def transaction_features(transactions):
+    return _pit_features(transactions)
+
+
+def _pit_features(frame):
+    d = frame.sort_values(["user_id", "timestamp"], kind="stable")
+    seconds = d["timestamp"].astype("int64").to_numpy() // 10**9
+    f = point_in_time_features(
+        d["user_id"].to_numpy(),
+        seconds.astype(float),
+        d["amount"].to_numpy(),
+        d["merchant_country"].cat.codes.to_numpy(),
+    )
+    out = pd.DataFrame(f, index=d.index)
+    out["abroad"] = d["merchant_country"].astype(str) != d["card_country"].astype(str)
+    out["category"] = d["merchant_category"].cat.codes
+    out["log_amount"] = np.log(d["amount"])
+    out["hour"] = d["timestamp"].dt.hour
+    return out.loc[frame.index]
+
+
+@pytest.mark.parametrize("rate", [0.002, 0.01])
+def test_fraud_rate_follows_the_parameter(rate):
+    frame = make_transactions(60_000, fraud_rate=rate, random_state=4)
+    assert frame["oracle_p_fraud"].mean() == pytest.approx(rate, rel=1e-3)
+    assert frame["is_fraud"].mean() == pytest.approx(rate, rel=0.25)
+
+
+def test_chargebacks_arrive_days_to_weeks_later(transactions):
+    fraud = transactions[transactions["is_fraud"] == 1]
+    delay = (fraud["chargeback_at"] - fraud["timestamp"]).dt.total_seconds() / 86_400
+    assert delay.min() >= 2 and delay.max() <= 75 and 10 < delay.median() < 40
+    assert transactions.loc[transactions["is_fraud"] == 0, "chargeback_at"].isna().all()
+
+
+def test_point_in_time_features_do_not_look_ahead(transactions):
+    sample = transactions.iloc[:20_000]
+    cut = sample["timestamp"].quantile(0.5)
+    before = _pit_features(sample)
+    future = sample.copy()
+    later = future["timestamp"] > cut
+    future.loc[later, "amount"] *= 10
+    future.loc[later, "timestamp"] -= pd.Timedelta(minutes=30)
+    after = _pit_features(future)
+    early = sample["timestamp"] <= cut - pd.Timedelta(hours=1)
+    pd.testing.assert_frame_equal(before[early], after[early])
+
+
+def test_holiday_shifts_inputs_and_the_concept(transactions, transaction_features):
+    pre, hol = transactions[~transactions["holiday"]], transactions[transactions["holiday"]]
+    assert 0.2 < transactions["holiday"].mean() < 0.7
+    assert hol["amount"].median() > 1.15 * pre["amount"].median()  # p(x) moves
+    features = transaction_features
+    cut = pre["timestamp"].quantile(0.7)
+    train = pre[pre["timestamp"] < cut]
+    valid = pre[pre["timestamp"] >= cut]
+    model = HistGradientBoostingClassifier(max_iter=100, random_state=0)
+    model.fit(features.loc[train.index], train["is_fraud"])
+    threshold = np.quantile(model.predict_proba(features.loc[valid.index])[:, 1], 0.995)
+
+    def precision(part):
+        flagged = model.predict_proba(features.loc[part.index])[:, 1] >= threshold
+        return part["is_fraud"].to_numpy()[flagged].mean()
+
+    assert precision(hol) < 0.6 * precision(valid), (precision(valid), precision(hol))
+
+
+def test_oracle_beats_rule_and_velocity_features_matter(transactions, transaction_features):
+    from sklearn.metrics import average_precision_score
+
+    pre = transactions[~transactions["holiday"]]
+    cut = pre["timestamp"].quantile(0.6)
+    train, test = pre[pre["timestamp"] < cut], pre[pre["timestamp"] >= cut]
+    features = transaction_features
+    static = ["category", "log_amount", "hour", "abroad"]
+    y = test["is_fraud"]
+
+    def pr_auc(columns):
+        model = HistGradientBoostingClassifier(max_iter=100, random_state=0)
+        model.fit(features.loc[train.index, columns], train["is_fraud"])
+        return average_precision_score(
+            y, model.predict_proba(features.loc[test.index, columns])[:, 1]
+        )
+
+    rule = average_precision_score(y, baseline_fraud(test))
+    best = average_precision_score(y, oracle_fraud(test))
+    with_velocity = pr_auc(list(features.columns))
+    assert best > 5 * rule
+    assert pr_auc(static) + 0.05 < with_velocity <= best + 0.05, (
+        pr_auc(static),
+        with_velocity,
+        best,
+    )

@@ -20,6 +20,7 @@ import pandas as pd
 
 from curriculum.datasets.ads import make_ad_impressions
 from curriculum.datasets.eta import make_eta_trips
+from curriculum.datasets.transactions import make_transactions
 from curriculum.errors import CourseError
 
 MANIFEST = "manifest.json"
@@ -45,6 +46,7 @@ class DatasetSpec:
 
 DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec("eta_trips", make_eta_trips, {"random_state": 0}),
+    DatasetSpec("transactions", make_transactions, {"random_state": 0}),
     DatasetSpec("ad_impressions", make_ad_impressions, {"random_state": 0}),
 )
 
