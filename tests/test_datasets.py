@@ -15,13 +15,16 @@ from curriculum.datasets import (
     baseline_ctr,
     baseline_eta,
     baseline_fraud,
+    baseline_scores,
     make_ad_impressions,
     make_eta_trips,
+    make_interactions,
     make_transactions,
     observable,
     oracle_ctr,
     oracle_eta,
     oracle_fraud,
+    oracle_scores,
 )
 from curriculum.datasets.transactions import point_in_time_features
 
@@ -29,6 +32,7 @@ GENERATORS = {
     make_eta_trips: {"n_trips": 2_000},
     make_ad_impressions: {"n_impressions": 5_000, "n_users": 500},
     make_transactions: {"n_transactions": 5_000, "n_users": 300},
+    make_interactions: {"n_impressions": 5_000, "n_users": 300, "n_items": 200},
 }
 IDS = [g.__name__ for g in GENERATORS]
 
@@ -86,6 +90,8 @@ def test_same_seed_same_frame_different_seed_different_frame(generator):
         (make_transactions, {"n_transactions": 0}, "n_transactions"),
         (make_transactions, {"holiday": ("2025-12-31", "2025-12-01")}, "holiday"),
         (make_transactions, {"holiday": "yes"}, "holiday"),
+        (make_interactions, {"cold_start_share": 0.9}, "cold_start_share"),
+        (make_interactions, {"n_items": 3}, "n_items"),
     ],
 )
 def test_invalid_arguments_raise_value_error_naming_them(generator, bad, name):
@@ -322,3 +328,77 @@ def test_oracle_beats_rule_and_velocity_features_matter(transactions, transactio
         with_velocity,
         best,
     )
+
+
+# -- Recommendations -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def interactions():
+    return make_interactions(80_000, n_users=1_500, n_items=800, random_state=9)
+
+
+def test_interactions_show_popularity_skew_exploration_and_cold_start(interactions):
+    counts = interactions["item_id"].value_counts()
+    assert counts.iloc[: len(counts) // 10].sum() > 0.4 * len(interactions)  # a long tail
+    explore = (interactions["logging_policy"] == "random").mean()
+    assert 0.08 < explore < 0.12
+    new = interactions["item_released_at"] > interactions["timestamp"].min()
+    period = interactions["timestamp"].max() - interactions["timestamp"].min()
+    assert (
+        new.any()
+        and (
+            interactions.loc[new, "item_released_at"]
+            >= interactions["timestamp"].min() + 0.75 * period
+        ).all()
+    )
+    assert (interactions["timestamp"] >= interactions["item_released_at"]).all(), (
+        "shown before release"
+    )
+    new_items = interactions.loc[new, "item_id"].unique()
+    assert counts.reindex(new_items).median() < counts.median()
+    clicked = interactions["clicked"] == 1
+    assert (interactions.loc[~clicked, "watch_seconds"] == 0).all()
+    assert (interactions.loc[clicked, "watch_seconds"] > 0).mean() > 0.99
+    assert 0.03 < interactions["clicked"].mean() < 0.3
+
+
+def _recall_at(scores, users, positives, k=20):
+    top = np.argsort(-scores, axis=1)[:, :k]
+    hits = total = 0
+    for row, user in enumerate(users):
+        liked = positives.get(user, set())
+        hits += len(liked & set(top[row].tolist()))
+        total += len(liked)
+    return hits / total
+
+
+def test_oracle_beats_most_popular_and_no_model_beats_the_oracle(interactions):
+    """Evaluated on the exploration slice, where exposure bias does not favour popular items."""
+    from scipy.sparse import coo_matrix
+    from sklearn.decomposition import TruncatedSVD
+
+    cut = interactions["timestamp"].quantile(0.8)
+    train = interactions[interactions["timestamp"] < cut]
+    test = interactions[
+        (interactions["timestamp"] >= cut) & (interactions["logging_policy"] == "random")
+    ]
+    liked = test[test["clicked"] == 1]
+    positives = liked.groupby("user_id")["item_id"].agg(set).to_dict()
+    users = np.array(sorted(positives))
+    items = np.arange(800)
+    clicks = train[train["clicked"] == 1]
+    matrix = coo_matrix(
+        (np.ones(len(clicks)), (clicks["user_id"], clicks["item_id"])), shape=(1_500, 800)
+    ).tocsr()
+    svd = TruncatedSVD(n_components=8, random_state=0).fit(matrix)
+    learned = svd.transform(matrix[users]) @ svd.components_
+    best = _recall_at(oracle_scores(interactions, users, items), users, positives)
+    base = _recall_at(baseline_scores(train, users, items), users, positives)
+    model = _recall_at(learned, users, positives)
+    assert best > 1.5 * base, (best, base)
+    assert model < best, (model, best)
+    stripped = interactions.copy()
+    stripped.attrs = {}
+    with pytest.raises(ValueError, match="latent"):
+        oracle_scores(stripped, users, items)

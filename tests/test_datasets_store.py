@@ -61,3 +61,17 @@ def test_verify_names_the_file_that_differs(course, tmp_path, monkeypatch, capsy
     assert "missing" in verify_datasets(root / "datasets")[0]
     assert main(["datasets", "build"]) == 0
     assert main(["datasets", "verify"]) == 0
+
+
+def test_loaded_interactions_keep_the_oracle(course):
+    from curriculum.datasets import make_interactions, oracle_scores
+
+    loaded = load_dataset("interactions", course.root / "datasets")
+    fresh = make_interactions(random_state=0)
+    users, items = np.arange(5), np.arange(50)
+    np.testing.assert_allclose(
+        oracle_scores(loaded, users, items), oracle_scores(fresh, users, items)
+    )
+    row = loaded.iloc[:3]
+    direct = oracle_scores(loaded, row["user_id"].to_numpy(), row["item_id"].to_numpy()).diagonal()
+    np.testing.assert_allclose(direct, row["oracle_affinity"], atol=1e-6)

@@ -7,17 +7,21 @@ system does).
 
 from curriculum.datasets.ads import baseline_ctr, make_ad_impressions, observable, oracle_ctr
 from curriculum.datasets.eta import baseline_eta, make_eta_trips, oracle_eta
+from curriculum.datasets.interactions import baseline_scores, make_interactions, oracle_scores
 from curriculum.datasets.transactions import baseline_fraud, make_transactions, oracle_fraud
 
 __all__ = [
     "baseline_ctr",
     "baseline_eta",
     "baseline_fraud",
+    "baseline_scores",
     "make_ad_impressions",
     "make_eta_trips",
+    "make_interactions",
     "make_transactions",
     "observable",
     "oracle_ctr",
     "oracle_eta",
     "oracle_fraud",
+    "oracle_scores",
 ]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from curriculum.datasets.ads import make_ad_impressions
 from curriculum.datasets.eta import make_eta_trips
+from curriculum.datasets.interactions import make_interactions
 from curriculum.datasets.transactions import make_transactions
 from curriculum.errors import CourseError
 
@@ -39,6 +40,11 @@ class DatasetSpec:
         """The Parquet file name in ``datasets/``."""
         return f"{self.name}.parquet"
 
+    @property
+    def attrs_filename(self) -> str:
+        """The JSON file beside it holding ``frame.attrs`` (e.g. an oracle's latent factors)."""
+        return f"{self.name}.attrs.json"
+
     def generate(self) -> pd.DataFrame:
         """Call the generator with the recorded parameters."""
         return self.generator(**self.parameters)
@@ -48,6 +54,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec("eta_trips", make_eta_trips, {"random_state": 0}),
     DatasetSpec("transactions", make_transactions, {"random_state": 0}),
     DatasetSpec("ad_impressions", make_ad_impressions, {"random_state": 0}),
+    DatasetSpec("interactions", make_interactions, {"random_state": 0}),
 )
 
 
@@ -92,8 +99,12 @@ def _dtype_name(dtype: Any) -> str:
     return str(dtype)
 
 
+def _attrs_text(frame: pd.DataFrame) -> str:
+    return json.dumps(frame.attrs, sort_keys=True, separators=(",", ":"))
+
+
 def _entry(spec: DatasetSpec, frame: pd.DataFrame) -> dict[str, Any]:
-    return {
+    entry = {
         "file": spec.filename,
         "generator": f"curriculum.datasets.{spec.generator.__name__}",
         "parameters": spec.parameters,
@@ -101,6 +112,31 @@ def _entry(spec: DatasetSpec, frame: pd.DataFrame) -> dict[str, Any]:
         "columns": {name: _dtype_name(dtype) for name, dtype in frame.dtypes.items()},
         "checksum": content_checksum(frame),
     }
+    if frame.attrs:
+        entry["attrs_file"] = spec.attrs_filename
+        entry["attrs_checksum"] = hashlib.sha256(_attrs_text(frame).encode()).hexdigest()
+    return entry
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame compactly: delta-encoded integers and times, dictionaries for the rest.
+
+    ``frame.attrs`` is not written into the Parquet metadata (pandas would store it twice).
+    """
+    plain = frame.copy()
+    plain.attrs = {}
+    ordered = [
+        c
+        for c in plain.columns
+        if pd.api.types.is_integer_dtype(plain[c]) or pd.api.types.is_datetime64_any_dtype(plain[c])
+    ]
+    plain.to_parquet(
+        path,
+        index=False,
+        compression="zstd",
+        use_dictionary=[c for c in plain.columns if c not in ordered],
+        column_encoding={c: "DELTA_BINARY_PACKED" for c in ordered},
+    )
 
 
 def build_datasets(folder: Path) -> dict[str, dict[str, Any]]:
@@ -110,7 +146,9 @@ def build_datasets(folder: Path) -> dict[str, dict[str, Any]]:
     manifest = {}
     for spec in DATASETS:
         frame = spec.generate()
-        frame.to_parquet(folder / spec.filename, index=False, compression="zstd")
+        write_parquet(frame, folder / spec.filename)
+        if frame.attrs:
+            (folder / spec.attrs_filename).write_text(_attrs_text(frame) + "\n")
         manifest[spec.name] = _entry(spec, frame)
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
@@ -139,7 +177,11 @@ def verify_datasets(folder: Path) -> list[str]:
         if not file.exists():
             problems.append(f"{file}: missing (run: mlsd datasets build)")
             continue
-        stored = pd.read_parquet(file)
+        stored = load_dataset(spec.name, folder)
+        if entry.get("attrs_checksum") and (
+            hashlib.sha256(_attrs_text(stored).encode()).hexdigest() != entry["attrs_checksum"]
+        ):
+            problems.append(f"{folder / spec.attrs_filename}: differs from {MANIFEST}")
         if content_checksum(stored) != entry["checksum"]:
             problems.append(f"{file}: content differs from the checksum in {MANIFEST}")
         expected = _entry(spec, spec.generate())
@@ -162,4 +204,8 @@ def load_dataset(name: str, folder: Path | None = None) -> pd.DataFrame:
     file = Path(folder) / spec.filename
     if not file.exists():
         raise CourseError(f"{file}: missing (run: mlsd datasets build)")
-    return pd.read_parquet(file)
+    frame = pd.read_parquet(file)
+    attrs = Path(folder) / spec.attrs_filename
+    if attrs.exists():
+        frame.attrs = json.loads(attrs.read_text())
+    return frame

@@ -1,0 +1,239 @@
+"""Recommendation impressions, clicks and watch time (Day 5).
+
+The generating process
+----------------------
+Items belong to ten categories; each category has a centre in an 8-dimensional taste space and
+each item sits near its category's centre, so the category (content) says something about an
+item before anyone has seen it. Items also have a popularity bias with a long tail. Users like
+one or two categories. The **true affinity** of user *u* for item *i* is::
+
+    affinity(u, i) = w · taste_u · position_i + popularity_i
+
+The production logger shows items mostly by popularity (exposure bias), so the tail is seldom
+shown; 10 % of impressions are exploration traffic shown uniformly at random, the slice on which
+offline ranking metrics are unbiased. A shown item is clicked with probability
+``sigmoid(affinity − 5)``; a click leads to watch time that grows with affinity. New
+(**cold-start**) items are released during the last fifth of the period and have few impressions.
+
+The oracle ranks items by true affinity: :func:`oracle_scores` computes it for any users and
+items from the latent factors the generator keeps in ``frame.attrs["latent"]``; the affinity of
+each logged impression is also in the ``oracle_affinity`` column, which is **not a feature**.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from curriculum.datasets._validation import (
+    check_count,
+    check_fraction,
+    check_random_state,
+    check_start,
+    utc_timestamps,
+)
+
+CATEGORIES = (
+    "action",
+    "comedy",
+    "drama",
+    "documentary",
+    "kids",
+    "music",
+    "sports",
+    "news",
+    "cooking",
+    "travel",
+)
+N_FACTORS = 8
+CLICK_OFFSET = 5.0
+TASTE_WEIGHT = 1.0
+EXPLORE_SHARE = 0.1  # impressions served uniformly at random (exploration traffic)
+POLICIES = ("popularity", "random")
+ORACLE_COLUMNS = ("oracle_affinity",)
+
+
+def make_interactions(
+    n_impressions: int = 50_000,
+    *,
+    n_users: int = 2_000,
+    n_items: int = 1_000,
+    cold_start_share: float = 0.1,
+    start: str | pd.Timestamp = "2025-11-01",
+    days: int = 28,
+    random_state: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """Generate logged recommendation impressions with clicks and watch time.
+
+    Parameters
+    ----------
+    n_impressions : int, default 50_000
+        Number of logged impressions.
+    n_users : int, default 2_000
+        Number of users.
+    n_items : int, default 1_000
+        Number of items in the catalogue.
+    cold_start_share : float, default 0.1
+        Share of items released during the last fifth of the period, in (0, 0.5).
+    start : str or Timestamp, default "2025-11-01"
+        First day (UTC).
+    days : int, default 28
+        Length of the period in days.
+    random_state : int, numpy.random.Generator or None
+        Seed or generator; the same int gives the same frame on every machine.
+
+    Returns
+    -------
+    DataFrame
+        One row per impression, sorted by time. ``frame.attrs["latent"]`` holds the latent
+        factors :func:`oracle_scores` needs.
+
+        Columns
+        -------
+        impression_id : int64
+            0, 1, ... in time order.
+        timestamp : datetime64[ns, UTC]
+            When the item was shown.
+        user_id : int64
+            The user.
+        item_id : int64
+            The item shown.
+        item_category : category
+            The item's category (content known before anyone watches it).
+        item_released_at : datetime64[ns, UTC]
+            When the item entered the catalogue.
+        logging_policy : category
+            ``popularity`` (production: popular items shown more) or ``random`` (10 % exploration
+            traffic, uniform over released items: unbiased for offline evaluation).
+        clicked : int8
+            1 if the user clicked (started watching).
+        watch_seconds : float64
+            Seconds watched (0 without a click).
+        oracle_affinity : float64
+            True affinity of the user for the item: the oracle, **not a feature**.
+
+    Raises
+    ------
+    ValueError
+        If a size is not a positive int, `cold_start_share` is outside (0, 0.5), `start` is not
+        a date or `random_state` is of the wrong type.
+    """
+    n = check_count("n_impressions", n_impressions)
+    n_users = check_count("n_users", n_users)
+    n_items = check_count("n_items", n_items, minimum=len(CATEGORIES))
+    cold = check_fraction("cold_start_share", cold_start_share, 0.0, 0.5)
+    days = check_count("days", days)
+    start_ts = check_start("start", start).normalize()
+    rng = check_random_state(random_state)
+
+    centres = rng.normal(0.0, 1.0, size=(len(CATEGORIES), N_FACTORS)) / np.sqrt(N_FACTORS) * 2.0
+    item_category = rng.integers(len(CATEGORIES), size=n_items)
+    item_factors = centres[item_category] + rng.normal(0.0, 0.35, size=(n_items, N_FACTORS))
+    item_bias = 0.8 * np.log1p(rng.pareto(1.3, size=n_items)) - 0.5
+    period = days * 86_400.0
+    is_new = rng.uniform(size=n_items) < cold
+    released = np.where(is_new, rng.uniform(0.8 * period, period, size=n_items), 0.0)
+    released = np.floor(released)
+
+    favourite = rng.integers(len(CATEGORIES), size=(n_users, 2))
+    mix = rng.uniform(0.5, 1.0, size=(n_users, 1))
+    user_factors = (
+        mix * centres[favourite[:, 0]]
+        + (1 - mix) * centres[favourite[:, 1]]
+        + rng.normal(0.0, 0.3, size=(n_users, N_FACTORS))
+    )
+    user_activity = rng.gamma(1.5, 1.0, size=n_users)
+
+    # impressions: a time, a user, then an item the logging policy picks among released items
+    hour_weight = 0.3 + np.exp(-0.5 * ((np.arange(24) - 20.0) / 3.0) ** 2)
+    slot = rng.choice(days * 24, size=n, p=np.tile(hour_weight, days) / (hour_weight.sum() * days))
+    seconds = np.sort(slot * 3600.0 + np.floor(rng.uniform(0, 3600, size=n)))
+    user = rng.choice(n_users, size=n, p=user_activity / user_activity.sum())
+    explore = rng.uniform(size=n) < EXPLORE_SHARE
+    order = np.argsort(released, kind="stable")
+    released_sorted = released[order]
+    available = np.searchsorted(released_sorted, seconds, side="right")  # released by then
+    exposure = np.exp(1.2 * item_bias)  # the production logger favours popular items
+    cumulative = np.cumsum(exposure[order])
+    pick = rng.uniform(size=n) * cumulative[available - 1]
+    popular = np.minimum(np.searchsorted(cumulative, pick, side="right"), available - 1)
+    uniform = np.floor(rng.uniform(size=n) * available).astype(np.int64)
+    item = order[np.where(explore, uniform, popular)]
+
+    # the oracle works from the stored (rounded) factors, so compute affinity from them too
+    user_factors, item_factors = np.round(user_factors, 4), np.round(item_factors, 4)
+    item_bias = np.round(item_bias, 4)
+    affinity = (
+        TASTE_WEIGHT * np.einsum("ij,ij->i", user_factors[user], item_factors[item])
+        + item_bias[item]
+    )
+    p_click = 1.0 / (1.0 + np.exp(-(affinity - CLICK_OFFSET)))
+    clicked = rng.uniform(size=n) < p_click
+    mean_watch = 300.0 * np.exp(0.3 * np.clip(affinity - CLICK_OFFSET, -3.0, 3.0))
+    watch = np.where(clicked, rng.exponential(mean_watch), 0.0)
+
+    frame = pd.DataFrame(
+        {
+            "impression_id": np.arange(n, dtype=np.int64),
+            "timestamp": utc_timestamps(start_ts, seconds),
+            "user_id": user.astype(np.int64),
+            "item_id": item.astype(np.int64),
+            "item_category": pd.Categorical.from_codes(
+                item_category[item], categories=list(CATEGORIES)
+            ),
+            "item_released_at": utc_timestamps(start_ts, released[item]),
+            "logging_policy": pd.Categorical.from_codes(
+                explore.astype(np.int8), categories=list(POLICIES)
+            ),
+            "clicked": clicked.astype(np.int8),
+            "watch_seconds": np.round(watch, 1),
+            "oracle_affinity": np.round(affinity, 6),
+        }
+    )
+    frame.attrs["latent"] = {
+        "user_factors": user_factors.tolist(),
+        "item_factors": item_factors.tolist(),
+        "item_bias": item_bias.tolist(),
+    }
+    return frame
+
+
+def oracle_scores(
+    interactions: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray
+) -> np.ndarray:
+    """True affinity of each user for each item: rank by it for the oracle's recommendations.
+
+    Parameters
+    ----------
+    interactions : DataFrame
+        A frame from :func:`make_interactions` (or a subset of it): its ``attrs["latent"]``
+        holds the generating factors.
+    user_ids, item_ids : array of int
+        Users (rows) and candidate items (columns).
+
+    Returns
+    -------
+    ndarray of shape (len(user_ids), len(item_ids))
+
+    Raises
+    ------
+    ValueError
+        If the frame does not carry the latent factors (e.g. it was rebuilt from scratch).
+    """
+    latent = interactions.attrs.get("latent")
+    if not latent:
+        raise ValueError(
+            "interactions carries no latent factors: pass the frame from make_interactions "
+            "(or a row subset of it)"
+        )
+    users = np.asarray(latent["user_factors"])[np.asarray(user_ids)]
+    items = np.asarray(latent["item_factors"])[np.asarray(item_ids)]
+    bias = np.asarray(latent["item_bias"])[np.asarray(item_ids)]
+    return TASTE_WEIGHT * (users @ items.T) + bias[None, :]
+
+
+def baseline_scores(train: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
+    """Most popular: every user gets the items ranked by their clicks in `train`."""
+    clicks = train.groupby("item_id")["clicked"].sum()
+    popularity = clicks.reindex(np.asarray(item_ids), fill_value=0).to_numpy(dtype=float)
+    return np.broadcast_to(popularity, (len(np.asarray(user_ids)), popularity.size)).copy()
