@@ -180,6 +180,34 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_skeleton(args: argparse.Namespace) -> int:
+    """Print or write the one-page answer skeleton."""
+    from curriculum.design.skeleton import skeleton_html, skeleton_markdown, write_skeleton_pdf
+
+    if args.format == "pdf":
+        if not args.output:
+            raise CourseError("a PDF needs a file: mlsd skeleton --format pdf --output FILE.pdf")
+        write_skeleton_pdf(_writable(args.output))
+        print(f"wrote {args.output}")
+        return 0
+    text = skeleton_markdown() if args.format == "md" else skeleton_html()
+    if args.output:
+        _writable(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _writable(name: str) -> Path:
+    path = Path(name)
+    if path.is_dir():
+        raise CourseError(f"{path}: is a folder; give a file name")
+    if not path.parent.exists():
+        raise CourseError(f"{path.parent}: no such folder")
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``mlsd`` with all sub-commands."""
     parser = argparse.ArgumentParser(
@@ -248,6 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-datasets", action="store_true", help="do not time the generators")
     p.add_argument("--skip-notebooks", action="store_true", help="do not time the notebooks")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("skeleton", help="the one-page answer skeleton (Markdown, HTML or PDF)")
+    p.add_argument(
+        "--format",
+        choices=["md", "html", "pdf"],
+        default="md",
+        help="output format (default: Markdown to stdout)",
+    )
+    p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=cmd_skeleton)
 
     p = sub.add_parser("datasets", help="build or verify the committed data files")
     p.add_argument("action", choices=["build", "verify"], help="build: regenerate; verify: check")

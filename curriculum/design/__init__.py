@@ -1,0 +1,1 @@
+"""Design practice: the answer skeleton, design documents, back-of-envelope estimates."""

@@ -1,0 +1,356 @@
+"""A structured design document, one field group per skeleton step, with friendly validation.
+
+A learner fills in a :class:`DesignDocument` for a prompt; :meth:`DesignDocument.validate` returns
+:class:`Finding` objects that name the step and say what to add or fix. Validation checks the
+*structure* (every step answered, metrics that fit the task, a latency budget for an online
+system, no feature that is only known after the outcome...). Whether the content is good is
+graded by a person with the rubric.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: ML task types a framing can choose
+TASK_TYPES = (
+    "binary_classification",
+    "multiclass_classification",
+    "regression",
+    "quantile_regression",
+    "ranking",
+)
+_CLASSIFICATION = {"binary_classification", "multiclass_classification"}
+_REGRESSION = {"regression", "quantile_regression"}
+
+#: offline metric → the task types it fits
+OFFLINE_METRICS: dict[str, set[str]] = {
+    "accuracy": _CLASSIFICATION,
+    "precision": _CLASSIFICATION,
+    "recall": _CLASSIFICATION,
+    "f1": _CLASSIFICATION,
+    "roc_auc": {"binary_classification"},
+    "pr_auc": {"binary_classification"},
+    "recall_at_precision": {"binary_classification"},
+    "log_loss": _CLASSIFICATION,
+    "normalized_entropy": {"binary_classification"},
+    "calibration_error": {"binary_classification"},
+    "expected_cost": _CLASSIFICATION | _REGRESSION,
+    "mae": _REGRESSION,
+    "rmse": _REGRESSION,
+    "mape": _REGRESSION,
+    "p50_abs_error": _REGRESSION,
+    "p95_abs_error": _REGRESSION,
+    "pinball_loss": _REGRESSION,
+    "coverage": {"quantile_regression"},
+    "ndcg": {"ranking"},
+    "recall_at_k": {"ranking"},
+    "precision_at_k": {"ranking"},
+    "map": {"ranking"},
+    "mrr": {"ranking"},
+}
+FEATURE_GROUPS = ("user", "item", "context", "cross")
+AVAILABILITY = ("prediction", "after")
+SERVING_MODES = ("online", "batch", "hybrid")
+SPLITS = ("time", "random", "user")
+
+
+@dataclass
+class Feature:
+    """A feature idea.
+
+    Attributes
+    ----------
+    name : str
+        What it is, e.g. ``"user's clicks on this category, last 7 days"``.
+    group : str
+        ``user``, ``item``, ``context`` or ``cross`` (user × item).
+    available_at : str
+        ``prediction`` if it is known when the prediction is made, ``after`` if it is only
+        known once the outcome happened (such a feature leaks the label).
+    """
+
+    name: str
+    group: str
+    available_at: str = "prediction"
+
+
+@dataclass
+class Requirements:
+    """Step 1: goal, scale and constraints."""
+
+    business_goal: str = ""
+    scale: str = ""
+    positive_rate: float | None = None  # share of positive examples, if it is a rare event
+    constraints: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Framing:
+    """Step 2: the ML task."""
+
+    ml_objective: str = ""
+    task_type: str = ""
+    inputs: list[str] = field(default_factory=list)
+    output: str = ""
+
+
+@dataclass
+class Data:
+    """Step 3: data and labels."""
+
+    sources: list[str] = field(default_factory=list)
+    label: str = ""
+    label_delay: str = ""
+    split: str = ""
+
+
+@dataclass
+class FeaturesModel:
+    """Step 4: features and model."""
+
+    features: list[Feature] = field(default_factory=list)
+    baseline: str = ""
+    model: str = ""
+
+
+@dataclass
+class Evaluation:
+    """Step 5: offline and online evaluation."""
+
+    offline_metrics: list[str] = field(default_factory=list)
+    online_metrics: list[str] = field(default_factory=list)
+    experiment: str = ""
+
+
+@dataclass
+class Serving:
+    """Step 6: how predictions are served."""
+
+    mode: str = ""
+    latency_budget_ms: float | None = None
+    throughput: str = ""
+    fallback: str = ""
+
+
+@dataclass
+class Monitoring:
+    """Step 7: monitoring and iteration."""
+
+    signals: list[str] = field(default_factory=list)
+    retraining: str = ""
+    feedback_loops: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a design document misses or gets wrong, named by step and field."""
+
+    step: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.step}.{self.field}] {self.message}"
+
+
+@dataclass
+class DesignDocument:
+    """A design answer to a prompt, one field group per skeleton step."""
+
+    prompt: str
+    requirements: Requirements = field(default_factory=Requirements)
+    framing: Framing = field(default_factory=Framing)
+    data: Data = field(default_factory=Data)
+    features_model: FeaturesModel = field(default_factory=FeaturesModel)
+    evaluation: Evaluation = field(default_factory=Evaluation)
+    serving: Serving = field(default_factory=Serving)
+    monitoring: Monitoring = field(default_factory=Monitoring)
+
+    def validate(self) -> list[Finding]:
+        """Return the structural problems of the document (empty when it is complete)."""
+        found: list[Finding] = []
+
+        def need(step: str, name: str, value: object, message: str) -> None:
+            if value is None or (isinstance(value, str | list) and not value):
+                found.append(Finding(step, name, message))
+
+        r, f, d = self.requirements, self.framing, self.data
+        fm, e, s, m = self.features_model, self.evaluation, self.serving, self.monitoring
+        need(
+            "requirements",
+            "business_goal",
+            r.business_goal,
+            "State the business goal the system serves before designing anything.",
+        )
+        need(
+            "requirements",
+            "scale",
+            r.scale,
+            "Give the scale in numbers (users, requests per second, data volume).",
+        )
+        need(
+            "framing",
+            "ml_objective",
+            f.ml_objective,
+            "Say what the model predicts and how that moves the business goal.",
+        )
+        need("framing", "output", f.output, "Say what the model outputs (a score, a time, a list).")
+        if f.task_type not in TASK_TYPES:
+            found.append(
+                Finding(
+                    "framing",
+                    "task_type",
+                    f"task_type {f.task_type!r} is not one of: {', '.join(TASK_TYPES)}.",
+                )
+            )
+        need("data", "sources", d.sources, "List where training examples come from.")
+        need("data", "label", d.label, "Say what the label is and how it is produced.")
+        need(
+            "data",
+            "label_delay",
+            d.label_delay,
+            "Say when the label becomes known (at once, at trip end, weeks later...).",
+        )
+        if d.split not in SPLITS:
+            found.append(
+                Finding("data", "split", f"split {d.split!r} is not one of: {', '.join(SPLITS)}.")
+            )
+        elif d.split == "random":
+            found.append(
+                Finding(
+                    "data",
+                    "split",
+                    "A random split trains on the future of the test rows: split by "
+                    "time so evaluation looks like production.",
+                )
+            )
+        self._check_features(found)
+        need(
+            "features_model",
+            "baseline",
+            fm.baseline,
+            "Name a simple baseline to beat (a rule, a heuristic, the current system).",
+        )
+        need("features_model", "model", fm.model, "Name the model family and why it fits.")
+        self._check_metrics(found)
+        need(
+            "evaluation",
+            "experiment",
+            e.experiment,
+            "Say how the launch is decided online (A/B test, guardrails).",
+        )
+        if s.mode not in SERVING_MODES:
+            found.append(
+                Finding(
+                    "serving", "mode", f"mode {s.mode!r} is not one of: {', '.join(SERVING_MODES)}."
+                )
+            )
+        elif s.mode in ("online", "hybrid") and not s.latency_budget_ms:
+            found.append(
+                Finding(
+                    "serving",
+                    "latency_budget_ms",
+                    "An online system needs a latency budget in milliseconds.",
+                )
+            )
+        need("serving", "fallback", s.fallback, "Say what is served when the model fails.")
+        need(
+            "monitoring",
+            "signals",
+            m.signals,
+            "List what you monitor: inputs, predictions, delayed-label metrics.",
+        )
+        need("monitoring", "retraining", m.retraining, "Say when and how the model is retrained.")
+        return found
+
+    def _check_features(self, found: list[Finding]) -> None:
+        features = self.features_model.features
+        if not features:
+            found.append(
+                Finding(
+                    "features_model",
+                    "features",
+                    "Brainstorm features, grouped user / item / context.",
+                )
+            )
+            return
+        groups = set()
+        for feat in features:
+            if feat.group not in FEATURE_GROUPS:
+                found.append(
+                    Finding(
+                        "features_model",
+                        "features",
+                        f"{feat.name!r}: group {feat.group!r} is not one of "
+                        f"{', '.join(FEATURE_GROUPS)}.",
+                    )
+                )
+            groups.add(feat.group)
+            if feat.available_at not in AVAILABILITY:
+                found.append(
+                    Finding(
+                        "features_model",
+                        "features",
+                        f"{feat.name!r}: available_at must be 'prediction' or 'after'.",
+                    )
+                )
+            elif feat.available_at == "after":
+                found.append(
+                    Finding(
+                        "features_model",
+                        "features",
+                        f"{feat.name!r} is only known after the outcome: it leaks "
+                        "the label and cannot be served.",
+                    )
+                )
+        missing = [g for g in ("user", "context") if g not in groups]
+        if missing:
+            found.append(
+                Finding(
+                    "features_model",
+                    "features",
+                    f"No {' or '.join(missing)} features: cover user, item and context.",
+                )
+            )
+
+    def _check_metrics(self, found: list[Finding]) -> None:
+        e, task = self.evaluation, self.framing.task_type
+        if not e.offline_metrics:
+            found.append(Finding("evaluation", "offline_metrics", "Choose offline metrics."))
+        for metric in e.offline_metrics:
+            fits = OFFLINE_METRICS.get(metric)
+            if fits is None:
+                found.append(
+                    Finding(
+                        "evaluation",
+                        "offline_metrics",
+                        f"Unknown metric {metric!r}; known: {', '.join(sorted(OFFLINE_METRICS))}.",
+                    )
+                )
+            elif task in TASK_TYPES and task not in fits:
+                suited = sorted(k for k, v in OFFLINE_METRICS.items() if task in v)
+                found.append(
+                    Finding(
+                        "evaluation",
+                        "offline_metrics",
+                        f"{metric} does not fit {task}; consider: {', '.join(suited)}.",
+                    )
+                )
+        rate = self.requirements.positive_rate
+        if rate is not None and rate < 0.05 and "accuracy" in e.offline_metrics:
+            found.append(
+                Finding(
+                    "evaluation",
+                    "offline_metrics",
+                    f"With {rate:.1%} positives, a model that predicts 'never' has "
+                    f"{1 - rate:.1%} accuracy: use pr_auc or recall_at_precision.",
+                )
+            )
+        if not e.online_metrics:
+            found.append(
+                Finding(
+                    "evaluation",
+                    "online_metrics",
+                    "Name the online (business) metric the A/B test decides on.",
+                )
+            )

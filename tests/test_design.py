@@ -1,0 +1,247 @@
+"""Day 1 library: the skeleton, design-document validation, estimates, mlsd skeleton."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from pypdf import PdfReader
+
+from curriculum.cli import main
+from curriculum.design.document import (
+    OFFLINE_METRICS,
+    TASK_TYPES,
+    Data,
+    DesignDocument,
+    Evaluation,
+    Feature,
+    FeaturesModel,
+    Framing,
+    Monitoring,
+    Requirements,
+    Serving,
+)
+from curriculum.design.estimates import (
+    average_qps,
+    bandwidth_bytes_per_second,
+    check_estimate,
+    fleet_size,
+    humanize,
+    peak_qps,
+    requests_per_month,
+    storage_bytes,
+)
+from curriculum.design.skeleton import SKELETON, skeleton_html, skeleton_markdown, step
+
+
+def test_skeleton_has_the_seven_steps_in_order_each_complete():
+    assert [s.number for s in SKELETON] == list(range(1, 8))
+    assert [s.key for s in SKELETON] == [
+        "requirements",
+        "framing",
+        "data",
+        "features_model",
+        "evaluation",
+        "serving",
+        "monitoring",
+    ]
+    for s in SKELETON:
+        assert s.questions and s.strong_answer and s.pitfalls, s.key
+    assert step("serving").number == 6
+    with pytest.raises(KeyError, match="steps: requirements"):
+        step("deploy")
+
+
+def test_markdown_and_html_carry_every_step():
+    md, page = skeleton_markdown(), skeleton_html()
+    for s in SKELETON:
+        assert f"## {s.number}. {s.title}" in md
+        assert s.title in page
+    assert page.startswith("<!DOCTYPE html>") and "Aminian" in page and "Aminian" in md
+
+
+def good_document() -> DesignDocument:
+    return DesignDocument(
+        prompt="Recommend events to users of an event platform",
+        requirements=Requirements("More ticket sales", "10M DAU, 2k QPS peak", 0.02),
+        framing=Framing(
+            "P(user registers | user, event)",
+            "binary_classification",
+            ["user", "event", "context"],
+            "a ranked list of events",
+        ),
+        data=Data(["impressions", "registrations"], "registered within 7 days", "7 days", "time"),
+        features_model=FeaturesModel(
+            [
+                Feature("user's past categories", "user"),
+                Feature("event popularity", "item"),
+                Feature("distance to event", "context"),
+                Feature("friends attending", "cross"),
+            ],
+            "most popular nearby",
+            "gradient-boosted trees, then a two-tower retriever",
+        ),
+        evaluation=Evaluation(["pr_auc", "log_loss"], ["registrations per user"], "2-week A/B"),
+        serving=Serving("online", 100, "2k QPS", "popular events nearby"),
+        monitoring=Monitoring(["feature drift", "daily registrations"], "weekly"),
+    )
+
+
+def test_a_good_document_has_no_findings():
+    assert good_document().validate() == []
+
+
+def _with(change):
+    doc = good_document()
+    change(doc)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("change", "step_field", "words"),
+    [
+        (
+            lambda d: setattr(d.requirements, "business_goal", ""),
+            "requirements.business_goal",
+            "business goal",
+        ),
+        (lambda d: setattr(d.requirements, "scale", ""), "requirements.scale", "numbers"),
+        (
+            lambda d: setattr(d.framing, "task_type", "clustering"),
+            "framing.task_type",
+            "not one of",
+        ),
+        (lambda d: setattr(d.framing, "ml_objective", ""), "framing.ml_objective", "predicts"),
+        (lambda d: setattr(d.data, "label", ""), "data.label", "label"),
+        (lambda d: setattr(d.data, "label_delay", ""), "data.label_delay", "known"),
+        (lambda d: setattr(d.data, "split", "random"), "data.split", "split by time"),
+        (
+            lambda d: d.features_model.features.append(
+                Feature("registered later", "user", "after")
+            ),
+            "features_model.features",
+            "leaks the label",
+        ),
+        (
+            lambda d: setattr(d.features_model, "features", [Feature("popularity", "item")]),
+            "features_model.features",
+            "No user or context",
+        ),
+        (
+            lambda d: setattr(d.features_model, "features", [Feature("x", "users")]),
+            "features_model.features",
+            "not one of",
+        ),
+        (
+            lambda d: setattr(d.features_model, "baseline", ""),
+            "features_model.baseline",
+            "baseline",
+        ),
+        (
+            lambda d: setattr(d.evaluation, "offline_metrics", ["ndcg"]),
+            "evaluation.offline_metrics",
+            "does not fit binary_classification",
+        ),
+        (
+            lambda d: setattr(d.evaluation, "offline_metrics", ["accuracy"]),
+            "evaluation.offline_metrics",
+            "2.0% positives",
+        ),
+        (
+            lambda d: setattr(d.evaluation, "offline_metrics", ["auc_pr"]),
+            "evaluation.offline_metrics",
+            "Unknown metric",
+        ),
+        (
+            lambda d: setattr(d.evaluation, "online_metrics", []),
+            "evaluation.online_metrics",
+            "online",
+        ),
+        (
+            lambda d: setattr(d.serving, "latency_budget_ms", None),
+            "serving.latency_budget_ms",
+            "latency budget",
+        ),
+        (lambda d: setattr(d.serving, "mode", "realtime"), "serving.mode", "not one of"),
+        (lambda d: setattr(d.serving, "fallback", ""), "serving.fallback", "model fails"),
+        (lambda d: setattr(d.monitoring, "signals", []), "monitoring.signals", "monitor"),
+        (lambda d: setattr(d.monitoring, "retraining", ""), "monitoring.retraining", "retrained"),
+    ],
+)
+def test_each_finding_is_triggered_by_a_minimal_bad_document(change, step_field, words):
+    findings = _with(change).validate()
+    assert findings, "expected a finding"
+    assert any(f"{f.step}.{f.field}" == step_field and words in f.message for f in findings), [
+        str(f) for f in findings
+    ]
+
+
+def test_batch_system_needs_no_latency_budget():
+    doc = _with(lambda d: setattr(d.serving, "mode", "batch"))
+    doc.serving.latency_budget_ms = None
+    assert doc.validate() == []
+
+
+def test_every_task_type_has_fitting_metrics():
+    for task in TASK_TYPES:
+        assert any(task in fits for fits in OFFLINE_METRICS.values()), task
+    assert copy.deepcopy(good_document()) == good_document()
+
+
+def test_estimates():
+    assert average_qps(8_640_000, 10) == pytest.approx(1_000)
+    assert peak_qps(8_640_000, 10, peak_factor=3) == pytest.approx(3_000)
+    assert requests_per_month(4_000) == pytest.approx(10.368e9)
+    assert humanize(requests_per_month(4_000)) == "10.4 billion"
+    assert storage_bytes(1e9, 100, replication=3) == pytest.approx(3e11)
+    assert bandwidth_bytes_per_second(2_000, 5_000) == pytest.approx(1e7)
+    assert fleet_size(3_000, 500, target_utilisation=0.6) == 10
+    assert fleet_size(0, 500) == 1
+    for bad in (
+        lambda: average_qps(-1, 3),
+        lambda: peak_qps(10, 1, peak_factor=0.5),
+        lambda: fleet_size(10, 5, target_utilisation=1.5),
+        lambda: storage_bytes(1, "x"),
+    ):
+        with pytest.raises(ValueError):
+            bad()
+
+
+@pytest.mark.parametrize(
+    ("answer", "ok", "words"),
+    [
+        (4_000, True, "within 0%"),
+        (4_800, True, "within 20%"),
+        (5_200, False, "30% too high"),
+        (12_000, False, "3× too high"),
+        (3_000, True, "within 25%"),
+        (2_000, False, "2× too low"),
+        (-5, False, "positive"),
+        ("lots", False, "expected a number"),
+    ],
+)
+def test_check_estimate_says_which_way_and_how_much(answer, ok, words):
+    verdict = check_estimate(answer, 4_000, what="peak QPS")
+    assert verdict.ok is ok
+    assert words in verdict.message, verdict.message
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "pdf"])
+def test_skeleton_command_in_every_format(fmt, tmp_path, capsys):
+    out = tmp_path / f"skeleton.{fmt}"
+    assert main(["skeleton", "--format", fmt, "--output", str(out)]) == 0
+    if fmt == "pdf":
+        reader = PdfReader(out)
+        assert len(reader.pages) == 1, "the handout must fit one page"
+        text = reader.pages[0].extract_text()
+        for s in SKELETON:
+            assert s.title in text
+    else:
+        assert "Frame the problem as an ML task" in out.read_text()
+
+
+def test_skeleton_markdown_to_stdout_and_pdf_needs_a_file(capsys):
+    assert main(["skeleton"]) == 0
+    assert capsys.readouterr().out.startswith("# ML system design")
+    assert main(["skeleton", "--format", "pdf"]) == 2
+    assert "--output" in capsys.readouterr().err
