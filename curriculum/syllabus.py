@@ -76,6 +76,12 @@ SYLLABUS: tuple[Day, ...] = (
         case="parameters, graded questions, baseline → you → oracle",
         notebooks=(NotebookSpec("orientation.ipynb", quick={"n_samples": 2_000}),),
     ),
+    Day(
+        id="day1",
+        title="Design practice: the answer skeleton",
+        case="framing, metrics, estimates, features, leakage, tools, a full design",
+        notebooks=(NotebookSpec("design_practice.ipynb", quick={"n_scenarios": 5}),),
+    ),
 )
 
 

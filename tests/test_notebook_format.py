@@ -117,8 +117,28 @@ def _hidden_lines(source_nb) -> list[str]:
                 inside = False
             elif inside:
                 lines.append(line)
-    # short lines ("pass", "continue", ")") legitimately appear elsewhere
-    return [line.strip() for line in lines if len(line.strip()) >= 25]
+    public = "\n".join(_public_text(cell) for cell in source_nb.cells)
+    # short lines ("pass", "continue", ")") and scaffolding shown outside the regions are public
+    return [
+        line.strip() for line in lines if len(line.strip()) >= 25 and line.strip() not in public
+    ]
+
+
+def _public_text(cell) -> str:
+    """What the source shows outside solution and hidden-test regions."""
+    meta = cell.metadata.get("nbgrader", {})
+    if cell.cell_type == "markdown" and meta.get("solution"):
+        return ""
+    kept, inside = [], False
+    for line in cell.source.splitlines():
+        marker = line.strip()
+        if marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
+            inside = True
+        elif marker in ("### END SOLUTION", "### END HIDDEN TESTS"):
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 @pytest.mark.parametrize(("day", "spec"), NOTEBOOKS, ids=NOTEBOOK_IDS)
@@ -138,3 +158,17 @@ def test_release_holds_no_solution_or_hidden_test_text(course, day, spec):
             content = text
         leaked = [line for line in secret if line in content]
         assert not leaked, f"release/{day.id}/{path.name} leaks: {leaked[:3]}"
+
+
+def test_the_leak_check_can_fail():
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cell = new_code_cell(
+        "def f():\n    ### BEGIN SOLUTION\n    return sorted(secret_values_of_the_answer)\n"
+        "    ### END SOLUTION"
+    )
+    cell.metadata["nbgrader"] = {"solution": True, "grade_id": "f_answer"}
+    secret = _hidden_lines(new_notebook(cells=[cell]))
+    assert secret == ["return sorted(secret_values_of_the_answer)"]
+    public = new_code_cell("x = sorted(secret_values_of_the_answer)")
+    assert _hidden_lines(new_notebook(cells=[cell, public])) == [], "public text is not secret"

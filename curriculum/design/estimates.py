@@ -7,6 +7,7 @@ storage vendors' unit).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 SECONDS_PER_DAY = 86_400
@@ -14,8 +15,9 @@ DAYS_PER_MONTH = 30
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or math.isnan(value):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or math.isnan(value):
         raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(
             f"{name} must be {'non-negative' if allow_zero else 'positive'}, got {value}"
@@ -110,7 +112,7 @@ def check_estimate(
     >>> check_estimate(12_000, 4_000, what="peak QPS").message
     'peak QPS 12,000 is 3× too high (expected about 4,000)'
     """
-    if not isinstance(answer, int | float) or isinstance(answer, bool) or math.isnan(answer):
+    if not isinstance(answer, numbers.Real) or isinstance(answer, bool) or math.isnan(answer):
         return EstimateCheck(
             False,
             float("nan"),
@@ -118,6 +120,7 @@ def check_estimate(
             float("nan"),
             f"{what}: expected a number, got {answer!r}",
         )
+    answer = float(answer)
     expected = _positive("expected", expected)
     tolerance = _positive("tolerance", tolerance)
     ratio = answer / expected

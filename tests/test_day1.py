@@ -1,0 +1,206 @@
+"""Day 1: plausible wrong answers lose points under real autograding; honest alternatives don't.
+
+Each answer is the reference solution with one plausible mistake, so a lost point can only come
+from that mistake.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from curriculum.notebooks import read_notebook
+from curriculum.syllabus import get_day
+
+from .conftest import grade_students, learner_notebook
+
+DAY = get_day("day1")
+SPEC = DAY.notebook("design_practice.ipynb")
+
+
+def reference(course, grade_id: str) -> str:
+    """The reference answer of a solution cell, without nbgrader's markers."""
+    nb = read_notebook(course.source_notebook(DAY, SPEC))
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "\n".join(
+        line
+        for line in cell.source.splitlines()
+        if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
+    )
+
+
+def variant(course, grade_id: str, old: str, new: str) -> str:
+    code = reference(course, grade_id)
+    assert old in code, f"{old!r} is not in the reference answer of {grade_id}"
+    return code.replace(old, new, 1)
+
+
+# question -> (test cell, [(mistake, old text, new text)], [(honest alternative, old, new)])
+CASES = {
+    "framing_drill": (
+        "framing_drill_test",
+        [
+            (
+                "labels from today's decline rules",
+                '"chargebacks": {"task_type": "binary_classification", "label": "b"}',
+                '"chargebacks": {"task_type": "binary_classification", "label": "a"}',
+            ),
+            (
+                "predicts impressions, not clicks",
+                '"ad_revenue": {"task_type": "binary_classification", "label": "b"}',
+                '"ad_revenue": {"task_type": "binary_classification", "label": "a"}',
+            ),
+            (
+                "routing framed as a yes/no question",
+                '"support_routing": {"task_type": "multiclass_classification", "label": "a"}',
+                '"support_routing": {"task_type": "binary_classification", "label": "a"}',
+            ),
+        ],
+        [
+            (
+                "watch time as regression",
+                '"video_watch_time": {"task_type": "ranking"',
+                '"video_watch_time": {"task_type": "regression"',
+            ),
+        ],
+    ),
+    "metric_choice": (
+        "metric_choice_test",
+        [
+            (
+                "accuracy for 0.1 % fraud",
+                '"offline": ["pr_auc", "recall_at_precision"]',
+                '"offline": ["accuracy"]',
+            ),
+            (
+                "ROC-AUC alone for calibrated bidding",
+                '"offline": ["log_loss", "normalized_entropy", "calibration_error"]',
+                '"offline": ["roc_auc"]',
+            ),
+            ("RMSE when p95 matters", '"offline": ["mae", "p95_abs_error"]', '"offline": ["rmse"]'),
+            (
+                "clicks as the online metric of a watch-time goal",
+                '"online": "watch_time_per_user"',
+                '"online": "clicks"',
+            ),
+        ],
+        [
+            (
+                "recall at fixed precision alone",
+                '"offline": ["pr_auc", "recall_at_precision"]',
+                '"offline": ["recall_at_precision"]',
+            ),
+            (
+                "p50 and p95 for ETA",
+                '"offline": ["mae", "p95_abs_error"]',
+                '"offline": ["p50_abs_error", "p95_abs_error"]',
+            ),
+        ],
+    ),
+    "estimation_functions": (
+        "estimation_functions_test",
+        [
+            ("forgets the peak factor", "/ 86_400 * peak_factor", "/ 86_400"),
+            (
+                "forgets the replicas",
+                "* bytes_per_value * replication / 1e9",
+                "* bytes_per_value / 1e9",
+            ),
+            (
+                "rounds replicas to the nearest instead of up",
+                "max(1, math.ceil(peak_qps / (qps_per_replica * target_utilisation)))",
+                "max(1, round(peak_qps / (qps_per_replica * target_utilisation)))",
+            ),
+        ],
+        [
+            ("gibibytes instead of gigabytes", "/ 1e9", "/ 2**30"),
+        ],
+    ),
+    "feature_brainstorm": (
+        "feature_brainstorm_test",
+        [
+            (
+                "the label listed as a user feature",
+                '"median ticket price paid"',
+                '"bought a ticket for this event"',
+            ),
+            (
+                "context that is not about the moment",
+                '"context": ["distance',
+                '"context": ["favourite colour", "age group", "number of siblings"] or ["distance',
+            ),
+        ],
+        [],
+    ),
+    "tools_map": (
+        "tools_map_test",
+        [
+            (
+                "MLflow as a serving system",
+                '"MLflow": "experiment_tracking"',
+                '"MLflow": "serving"',
+            ),
+            ("Feast as an orchestrator", '"Feast": "feature_store"', '"Feast": "orchestration"'),
+        ],
+        [
+            ("Ray for serving (Ray Serve)", '"Ray": "training"', '"Ray": "serving"'),
+        ],
+    ),
+    "leakage_spotting": (
+        "leakage_spotting_test",
+        [
+            ("misses the final fare", '"final_fare",', ""),
+            (
+                "marks a past aggregate as leaking",
+                '"rider_rating_of_trip",',
+                '"rider_rating_of_trip", "rider_past_cancel_rate",',
+            ),
+        ],
+        [],
+    ),
+    "practice_design": (
+        "practice_design_test",
+        [
+            ("a random split", 'split="time"', 'split="random"'),
+            (
+                "a model budget longer than the page",
+                "latency_budget_ms=80",
+                "latency_budget_ms=500",
+            ),
+            (
+                "no context features",
+                'Feature("day of week and hour of the request", "context")',
+                'Feature("day of week and hour of the request", "item")',
+            ),
+        ],
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("question", list(CASES))
+def test_wrong_answers_lose_points_and_alternatives_do_not(course, question, tmp_path):
+    test_cell, wrong, honest = CASES[question]
+    students = {}
+    for i, (_, old, new) in enumerate(wrong):
+        code = variant(course, question, old, new)
+        students[f"wrong{i}"] = {
+            SPEC.filename: learner_notebook(course, DAY, SPEC, {question: code})
+        }
+    for i, (_, old, new) in enumerate(honest):
+        code = variant(course, question, old, new)
+        students[f"honest{i}"] = {
+            SPEC.filename: learner_notebook(course, DAY, SPEC, {question: code})
+        }
+    grades = grade_students(course, DAY, students, tmp_path)
+    for i, (mistake, _, _) in enumerate(wrong):
+        grade = grades[f"wrong{i}"][SPEC.filename]
+        points = grade.points()
+        assert points[test_cell] == 0, f"'{mistake}' still earns points on {test_cell}"
+        message = next(q.message for q in grade.questions if q.grade_id == test_cell)
+        assert message and "Error" in message and message.split(":", 1)[1].strip(), (
+            f"'{mistake}' fails {test_cell} without a hint: {message!r}"
+        )
+    for i, (alternative, _, _) in enumerate(honest):
+        grade = grades[f"honest{i}"][SPEC.filename]
+        q = next(q for q in grade.questions if q.grade_id == test_cell)
+        assert q.points == q.max_points, f"honest '{alternative}' loses points: {q.message}"
