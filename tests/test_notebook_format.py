@@ -170,5 +170,5 @@ def test_the_leak_check_can_fail():
     cell.metadata["nbgrader"] = {"solution": True, "grade_id": "f_answer"}
     secret = _hidden_lines(new_notebook(cells=[cell]))
     assert secret == ["return sorted(secret_values_of_the_answer)"]
-    public = new_code_cell("x = sorted(secret_values_of_the_answer)")
+    public = new_code_cell("# hint: return sorted(secret_values_of_the_answer)")
     assert _hidden_lines(new_notebook(cells=[cell, public])) == [], "public text is not secret"
