@@ -100,45 +100,33 @@ def test_manually_graded_answers_carry_a_rubric(course, day, spec):
             )
 
 
-def _hidden_lines(source_nb) -> list[str]:
-    """Substantive lines inside solution and hidden-test regions, and manual answers."""
-    lines = []
-    for cell in source_nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "markdown" and meta.get("solution"):
-            lines += cell.source.splitlines()
-            continue
-        inside = False
-        for line in cell.source.splitlines():
-            marker = line.strip()
-            if marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
-                inside = True
-            elif marker in ("### END SOLUTION", "### END HIDDEN TESTS"):
-                inside = False
-            elif inside:
-                lines.append(line)
-    public = "\n".join(_public_text(cell) for cell in source_nb.cells)
-    # short lines ("pass", "continue", ")") and scaffolding shown outside the regions are public
-    return [
-        line.strip() for line in lines if len(line.strip()) >= 25 and line.strip() not in public
-    ]
-
-
-def _public_text(cell) -> str:
-    """What the source shows outside solution and hidden-test regions."""
+def _split_cell(cell) -> tuple[list[str], list[str]]:
+    """(lines shown outside, lines inside) the solution and hidden-test regions of a cell."""
     meta = cell.metadata.get("nbgrader", {})
     if cell.cell_type == "markdown" and meta.get("solution"):
-        return ""
-    kept, inside = [], False
+        return [], cell.source.splitlines()  # the whole answer cell is replaced in release
+    public, secret, inside = [], [], False
     for line in cell.source.splitlines():
         marker = line.strip()
         if marker in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
             inside = True
         elif marker in ("### END SOLUTION", "### END HIDDEN TESTS"):
             inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
+        else:
+            (secret if inside else public).append(line)
+    return public, secret
+
+
+def _hidden_lines(source_nb) -> list[str]:
+    """Substantive solution and hidden-test lines that the source shows nowhere else."""
+    public, secret = [], []
+    for cell in source_nb.cells:
+        shown, hidden = _split_cell(cell)
+        public += shown
+        secret += hidden
+    text = "\n".join(public)
+    # short lines ("pass", "continue", ")") and scaffolding shown outside the regions are public
+    return [line.strip() for line in secret if len(line.strip()) >= 25 and line.strip() not in text]
 
 
 @pytest.mark.parametrize(("day", "spec"), NOTEBOOKS, ids=NOTEBOOK_IDS)

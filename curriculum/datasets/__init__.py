@@ -5,7 +5,8 @@ columns, known because we wrote the generating process) and a ``baseline_*`` (wh
 system does).
 """
 
-from curriculum.datasets.ads import baseline_ctr, make_ad_impressions, observable, oracle_ctr
+from curriculum.datasets._logistic import observable
+from curriculum.datasets.ads import baseline_ctr, make_ad_impressions, oracle_ctr
 from curriculum.datasets.eta import baseline_eta, make_eta_trips, oracle_eta
 from curriculum.datasets.interactions import baseline_scores, make_interactions, oracle_scores
 from curriculum.datasets.transactions import baseline_fraud, make_transactions, oracle_fraud

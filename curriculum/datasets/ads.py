@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from curriculum.datasets._logistic import sigmoid, solve_intercept
 from curriculum.datasets._validation import (
     check_count,
     check_fraction,
@@ -80,26 +81,6 @@ NEUTRAL_TOKENS = (
     "city",
 )
 ORACLE_COLUMNS = ("oracle_p_click",)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _solve_intercept(rest: np.ndarray, target: float) -> float:
-    """b0 such that mean(sigmoid(b0 + rest)) == target, by Newton's method.
-
-    The mean is increasing and smooth in b0, so Newton converges in a few steps from the
-    logit of the target.
-    """
-    b0 = float(np.log(target / (1 - target)) - rest.mean())
-    for _ in range(100):
-        p = _sigmoid(b0 + rest)
-        gap = p.mean() - target
-        if abs(gap) < 1e-12:
-            break
-        b0 -= gap / max(float((p * (1 - p)).mean()), 1e-12)
-    return b0
 
 
 def make_ad_impressions(
@@ -231,7 +212,7 @@ def make_ad_impressions(
         + DEVICE_EFFECT[device]
         + hour_effect
     )
-    p = _sigmoid(_solve_intercept(rest, ctr) + rest)
+    p = sigmoid(solve_intercept(rest, ctr) + rest)
     click = (rng.uniform(size=n) < p).astype(np.int8)
     return pd.DataFrame(
         {
@@ -252,11 +233,6 @@ def make_ad_impressions(
             "oracle_p_click": np.round(p, 6),
         }
     )
-
-
-def observable(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame without its oracle columns: what a real system would log."""
-    return frame.drop(columns=[c for c in frame.columns if c.startswith("oracle_")])
 
 
 def oracle_ctr(impressions: pd.DataFrame) -> pd.Series:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from curriculum.datasets._logistic import sigmoid, solve_intercept
 from curriculum.datasets._validation import (
     check_count,
     check_fraction,
@@ -86,21 +87,6 @@ WEIGHTS = {
 }
 ORACLE_COLUMNS = ("oracle_p_fraud",)
 DEFAULT_HOLIDAY = ("2025-11-24", "2026-01-01")  # Thanksgiving week to New Year (exclusive)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _solve_intercept(rest: np.ndarray, target: float) -> float:
-    b0 = float(np.log(target / (1 - target)) - np.median(rest))
-    for _ in range(200):
-        p = _sigmoid(b0 + rest)
-        gap = p.mean() - target
-        if abs(gap) < 1e-12:
-            break
-        b0 -= gap / max(float((p * (1 - p)).mean()), 1e-9)
-    return b0
 
 
 def point_in_time_features(
@@ -325,7 +311,7 @@ def make_transactions(
             + w["night"] * (hour[mask] < 5)
             + w["card_testing"] * ((features["n_1h"][mask] >= 1) & (amount[mask] < 5.0))
         )
-    p = _sigmoid(_solve_intercept(rest, fraud_rate) + rest)
+    p = sigmoid(solve_intercept(rest, fraud_rate) + rest)
     is_fraud = rng.uniform(size=n) < p
     delay_days = np.clip(rng.lognormal(np.log(21.0), 0.6, size=n), 2.0, 75.0)
     chargeback = np.where(is_fraud, seconds + np.round(delay_days * 86_400.0), np.nan)
