@@ -82,6 +82,12 @@ SYLLABUS: tuple[Day, ...] = (
         case="framing, metrics, estimates, features, leakage, tools, a full design",
         notebooks=(NotebookSpec("design_practice.ipynb", quick={"n_scenarios": 5}),),
     ),
+    Day(
+        id="day2",
+        title="Uber-style ETA: a learned residual on the routing engine",
+        case="time split, H3 features, leakage-free aggregate, residual model vs oracle, P90",
+        notebooks=(NotebookSpec("eta.ipynb", quick={"n_trips": 6_000, "n_latency_calls": 100}),),
+    ),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -18,6 +19,9 @@ NOTEBOOKS = [(day, spec) for day in SYLLABUS for spec in day.notebooks]
 NOTEBOOK_IDS = [f"{day.id}/{spec.filename}" for day, spec in NOTEBOOKS]
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
+# pytest-xdist runs one worker per core and each worker's notebook kernels inherit this: one
+# OpenMP thread per kernel keeps two workers from oversubscribing (and spin-waiting on) the cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -85,3 +89,20 @@ def grade_students(
     for g in grades:
         out.setdefault(g.student, {})[g.notebook] = g
     return out
+
+
+def reference_answer(course: Course, day: Day, spec: NotebookSpec, grade_id: str) -> str:
+    """The reference answer of a solution cell, without nbgrader's markers."""
+    nb = read_notebook(course.source_notebook(day, spec))
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+    return "\n".join(line for line in cell.source.splitlines() if line.strip() not in markers)
+
+
+def answer_variant(
+    course: Course, day: Day, spec: NotebookSpec, grade_id: str, old: str, new: str
+) -> str:
+    """The reference answer with one plausible change: `old` replaced by `new` (once)."""
+    code = reference_answer(course, day, spec, grade_id)
+    assert old in code, f"{old!r} is not in the reference answer of {grade_id}"
+    return code.replace(old, new, 1)

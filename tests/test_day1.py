@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from curriculum.notebooks import read_notebook
 from curriculum.syllabus import get_day
 
-from .conftest import grade_students, learner_notebook
+from .conftest import answer_variant, grade_students, learner_notebook
 
 DAY = get_day("day1")
 SPEC = DAY.notebook("design_practice.ipynb")
 
 
-def reference(course, grade_id: str) -> str:
-    """The reference answer of a solution cell, without nbgrader's markers."""
-    nb = read_notebook(course.source_notebook(DAY, SPEC))
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return "\n".join(
-        line
-        for line in cell.source.splitlines()
-        if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")
-    )
-
-
 def variant(course, grade_id: str, old: str, new: str) -> str:
-    code = reference(course, grade_id)
-    assert old in code, f"{old!r} is not in the reference answer of {grade_id}"
-    return code.replace(old, new, 1)
+    return answer_variant(course, DAY, SPEC, grade_id, old, new)
 
 
 # question -> (test cell, [(mistake, old text, new text)], [(honest alternative, old, new)])
