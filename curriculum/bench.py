@@ -114,7 +114,7 @@ def benchmark_generators(rows: int = 1_000_000) -> list[GeneratorTiming]:
 
     timings = []
     for spec in DATASETS:
-        size_argument = next(iter(_size_parameter(spec.generator)))
+        size_argument = _size_parameter(spec.generator)
         spec.generator(**{size_argument: 1_000}, random_state=0)  # warm up imports and caches
         start = time.perf_counter()
         frame = spec.generator(**{size_argument: rows}, random_state=0)
@@ -130,8 +130,8 @@ def benchmark_generators(rows: int = 1_000_000) -> list[GeneratorTiming]:
     return timings
 
 
-def _size_parameter(generator: Callable[..., object]) -> list[str]:
+def _size_parameter(generator: Callable[..., object]) -> str:
+    """The generator's row-count argument: its first ``n_*`` parameter (``n_trips``...)."""
     import inspect
 
-    names = [p for p in inspect.signature(generator).parameters if p.startswith("n_")]
-    return names[:1]
+    return next(p for p in inspect.signature(generator).parameters if p.startswith("n_"))

@@ -100,9 +100,11 @@ def reference_answer(course: Course, day: Day, spec: NotebookSpec, grade_id: str
 
 
 def answer_variant(
-    course: Course, day: Day, spec: NotebookSpec, grade_id: str, old: str, new: str
+    course: Course, day: Day, spec: NotebookSpec, grade_id: str, *changes: tuple[str, str]
 ) -> str:
-    """The reference answer with one plausible change: `old` replaced by `new` (once)."""
+    """The reference answer with plausible changes: each (old, new) replaces `old` once."""
     code = reference_answer(course, day, spec, grade_id)
-    assert old in code, f"{old!r} is not in the reference answer of {grade_id}"
-    return code.replace(old, new, 1)
+    for old, new in changes:
+        assert old in code, f"{old!r} is not in the reference answer of {grade_id}"
+        code = code.replace(old, new, 1)
+    return code

@@ -6,7 +6,7 @@ import pytest
 
 from curriculum.syllabus import get_day
 
-from .conftest import grade_students, learner_notebook
+from .conftest import grade_students, learner_notebook, reference_answer
 
 DAY = get_day("day0")
 SPEC = DAY.notebook("orientation.ipynb")
@@ -103,16 +103,8 @@ def test_reference_solution_matches_numpy(course, q):
     """The reference answer itself, imported from the source notebook, on fresh inputs."""
     import numpy as np
 
-    from curriculum.notebooks import read_notebook
-
-    nb = read_notebook(course.source_notebook(DAY, SPEC))
-    cell = next(
-        c
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "abs_error_percentile"
-    )
     namespace = {"np": np}
-    exec(cell.source, namespace)  # noqa: S102 - our own reference code
+    exec(reference_answer(course, DAY, SPEC, "abs_error_percentile"), namespace)  # noqa: S102
     rng = np.random.default_rng(q)
     t, p = rng.normal(size=101), rng.normal(size=101)
     assert namespace["abs_error_percentile"](t, p, q=q) == pytest.approx(

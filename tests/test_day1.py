@@ -17,7 +17,7 @@ SPEC = DAY.notebook("design_practice.ipynb")
 
 
 def variant(course, grade_id: str, old: str, new: str) -> str:
-    return answer_variant(course, DAY, SPEC, grade_id, old, new)
+    return answer_variant(course, DAY, SPEC, grade_id, (old, new))
 
 
 # question -> (test cell, [(mistake, old text, new text)], [(honest alternative, old, new)])

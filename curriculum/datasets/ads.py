@@ -80,7 +80,6 @@ NEUTRAL_TOKENS = (
     "smart",
     "city",
 )
-ORACLE_COLUMNS = ("oracle_p_click",)
 
 
 def make_ad_impressions(

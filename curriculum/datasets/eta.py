@@ -226,32 +226,35 @@ def make_eta_trips(
             "weather": pd.Categorical.from_codes(weather_code, categories=list(WEATHER)),
         }
     )
-    trips["routing_eta_s"] = _routing_eta(trips)
-    noise = np.exp(NOISE_SIGMA * rng.normal(size=n))
+    geometry = _geometry(trips)
+    trips["routing_eta_s"] = _routing_eta(route_km, geometry[0])
+    duration = np.exp(NOISE_SIGMA * rng.normal(size=n))  # the noise factor N, then times m(x)
     incident = rng.uniform(size=n) < INCIDENT_RATE
-    noise *= 1.0 + INCIDENT_SCALE * incident * rng.exponential(size=n)
-    noise *= _median_free_mean(trips)
-    trips["duration_s"] = np.round(noise)
+    duration *= 1.0 + INCIDENT_SCALE * incident * rng.exponential(size=n)
+    duration *= _median_free_mean(trips, geometry)
+    trips["duration_s"] = np.round(duration)
     trips["completed_at"] = trips["request_time"] + pd.to_timedelta(trips["duration_s"], unit="s")
     return trips
 
 
-def _midpoint_radius(trips: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _geometry(trips: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distance of the trip's midpoint from downtown, and the pickup in km east/north."""
     pick_e, pick_n = _to_km(trips["pickup_lat"].to_numpy(), trips["pickup_lng"].to_numpy())
     drop_e, drop_n = _to_km(trips["dropoff_lat"].to_numpy(), trips["dropoff_lng"].to_numpy())
     mid = np.hypot((pick_e + drop_e) / 2, (pick_n + drop_n) / 2)
     return mid, pick_e, pick_n
 
 
-def _routing_eta(trips: pd.DataFrame) -> np.ndarray:
-    mid, _, _ = _midpoint_radius(trips)
+def _routing_eta(route_km: np.ndarray, mid: np.ndarray) -> np.ndarray:
     free_flow_kmh = 22.0 + 26.0 * (1.0 - np.exp(-mid / 4.0))
-    return np.round(trips["route_distance_km"].to_numpy() / free_flow_kmh * 3600.0 + 20.0)
+    return np.round(route_km / free_flow_kmh * 3600.0 + 20.0)
 
 
-def _median_free_mean(trips: pd.DataFrame) -> np.ndarray:
+def _median_free_mean(
+    trips: pd.DataFrame, geometry: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
     """m(x): the duration before the noise factor N, from observable columns only."""
-    mid, pick_e, pick_n = _midpoint_radius(trips)
+    mid, pick_e, pick_n = _geometry(trips) if geometry is None else geometry
     hour, weekday = hour_and_weekday(trips["request_time"])
     hour = np.floor(hour * 60.0) / 60.0  # to the minute
     weekend = weekday >= 5

@@ -50,7 +50,6 @@ CLICK_OFFSET = 5.0
 TASTE_WEIGHT = 1.0
 EXPLORE_SHARE = 0.1  # impressions served uniformly at random (exploration traffic)
 POLICIES = ("popularity", "random")
-ORACLE_COLUMNS = ("oracle_affinity",)
 
 
 def make_interactions(

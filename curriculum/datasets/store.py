@@ -103,6 +103,10 @@ def _attrs_text(frame: pd.DataFrame) -> str:
     return json.dumps(frame.attrs, sort_keys=True, separators=(",", ":"))
 
 
+def _attrs_checksum(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(_attrs_text(frame).encode()).hexdigest()
+
+
 def _entry(spec: DatasetSpec, frame: pd.DataFrame) -> dict[str, Any]:
     entry = {
         "file": spec.filename,
@@ -114,7 +118,7 @@ def _entry(spec: DatasetSpec, frame: pd.DataFrame) -> dict[str, Any]:
     }
     if frame.attrs:
         entry["attrs_file"] = spec.attrs_filename
-        entry["attrs_checksum"] = hashlib.sha256(_attrs_text(frame).encode()).hexdigest()
+        entry["attrs_checksum"] = _attrs_checksum(frame)
     return entry
 
 
@@ -123,7 +127,7 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
     ``frame.attrs`` is not written into the Parquet metadata (pandas would store it twice).
     """
-    plain = frame.copy()
+    plain = frame.copy(deep=False)  # the same columns, only without attrs
     plain.attrs = {}
     ordered = [
         c
@@ -178,9 +182,7 @@ def verify_datasets(folder: Path) -> list[str]:
             problems.append(f"{file}: missing (run: mlsd datasets build)")
             continue
         stored = load_dataset(spec.name, folder)
-        if entry.get("attrs_checksum") and (
-            hashlib.sha256(_attrs_text(stored).encode()).hexdigest() != entry["attrs_checksum"]
-        ):
+        if entry.get("attrs_checksum") and _attrs_checksum(stored) != entry["attrs_checksum"]:
             problems.append(f"{folder / spec.attrs_filename}: differs from {MANIFEST}")
         if content_checksum(stored) != entry["checksum"]:
             problems.append(f"{file}: content differs from the checksum in {MANIFEST}")

@@ -85,7 +85,6 @@ WEIGHTS = {
         "card_testing": 6.0,
     },
 }
-ORACLE_COLUMNS = ("oracle_p_fraud",)
 DEFAULT_HOLIDAY = ("2025-11-24", "2026-01-01")  # Thanksgiving week to New Year (exclusive)
 
 

@@ -174,6 +174,14 @@ class DesignDocument:
             if value is None or (isinstance(value, str | list) and not value):
                 found.append(Finding(step, name, message))
 
+        def one_of(step: str, name: str, value: str, options: tuple[str, ...]) -> bool:
+            if value in options:
+                return True
+            found.append(
+                Finding(step, name, f"{name} {value!r} is not one of: {', '.join(options)}.")
+            )
+            return False
+
         r, f, d = self.requirements, self.framing, self.data
         fm, e, s, m = self.features_model, self.evaluation, self.serving, self.monitoring
         need(
@@ -195,14 +203,7 @@ class DesignDocument:
             "Say what the model predicts and how that moves the business goal.",
         )
         need("framing", "output", f.output, "Say what the model outputs (a score, a time, a list).")
-        if f.task_type not in TASK_TYPES:
-            found.append(
-                Finding(
-                    "framing",
-                    "task_type",
-                    f"task_type {f.task_type!r} is not one of: {', '.join(TASK_TYPES)}.",
-                )
-            )
+        one_of("framing", "task_type", f.task_type, TASK_TYPES)
         need("data", "sources", d.sources, "List where training examples come from.")
         need("data", "label", d.label, "Say what the label is and how it is produced.")
         need(
@@ -211,11 +212,7 @@ class DesignDocument:
             d.label_delay,
             "Say when the label becomes known (at once, at trip end, weeks later...).",
         )
-        if d.split not in SPLITS:
-            found.append(
-                Finding("data", "split", f"split {d.split!r} is not one of: {', '.join(SPLITS)}.")
-            )
-        elif d.split == "random":
+        if one_of("data", "split", d.split, SPLITS) and d.split == "random":
             found.append(
                 Finding(
                     "data",
@@ -239,13 +236,11 @@ class DesignDocument:
             e.experiment,
             "Say how the launch is decided online (A/B test, guardrails).",
         )
-        if s.mode not in SERVING_MODES:
-            found.append(
-                Finding(
-                    "serving", "mode", f"mode {s.mode!r} is not one of: {', '.join(SERVING_MODES)}."
-                )
-            )
-        elif s.mode in ("online", "hybrid") and not s.latency_budget_ms:
+        if (
+            one_of("serving", "mode", s.mode, SERVING_MODES)
+            and s.mode in ("online", "hybrid")
+            and not s.latency_budget_ms
+        ):
             found.append(
                 Finding(
                     "serving",
