@@ -88,6 +88,12 @@ SYLLABUS: tuple[Day, ...] = (
         case="time split, H3 features, leakage-free aggregate, residual model vs oracle, P90",
         notebooks=(NotebookSpec("eta.ipynb", quick={"n_trips": 6_000, "n_latency_calls": 100}),),
     ),
+    Day(
+        id="day3",
+        title="Fraud detection: velocity features, delayed labels and holiday drift",
+        case="point-in-time features, matured labels, PR-AUC, $-cost threshold, PSI, retraining",
+        notebooks=(NotebookSpec("fraud.ipynb", quick={"n_transactions": 20_000, "n_users": 700}),),
+    ),
 )
 
 
