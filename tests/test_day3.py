@@ -1,0 +1,290 @@
+"""Day 3: plausible wrong answers lose points under real autograding; honest alternatives don't.
+
+Each learner answers every question like the reference solution except for one plausible
+mistake (a window that includes the current payment, a median over the card's whole history,
+labels read from the future, oversampling before the split, accuracy sold as PR-AUC, threshold
+0.5, drift decided by a p-value, PSI on separate histograms, no velocity features), so a lost
+point can only come from that mistake. Learners are graded in a few batches (one nbgrader run
+each) to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from curriculum.notebooks import grade_cells, read_notebook
+from curriculum.syllabus import get_day
+
+from .conftest import answer_variant, grade_students, learner_notebook, reference_answer
+
+DAY = get_day("day3")
+SPEC = DAY.notebook("fraud.ipynb")
+VELOCITY = ["velocity_features_test", "velocity_no_leakage"]
+QUALITY = ["fraud_quality_beats_rule", "fraud_quality_half_gap", "fraud_quality_strong"]
+
+OVERSAMPLE_FIRST = '''def split_and_oversample(
+    features, labels, timestamps, cutoff, fraud_share=0.2, random_state=0
+):
+    """Oversample the frauds, then split (the classic mistake)."""
+    fraud = labels.index[labels == 1]
+    n_extra = int(np.ceil(fraud_share * (labels == 0).sum() / (1 - fraud_share))) - len(fraud)
+    extra = np.random.default_rng(random_state).choice(fraud, size=max(n_extra, 0), replace=True)
+    features = pd.concat([features, features.loc[extra]])
+    labels = pd.concat([labels, labels.loc[extra]])
+    timestamps = pd.concat([timestamps, timestamps.loc[extra]])
+    train = (timestamps < cutoff).to_numpy()
+    return features[train], labels[train], features[~train], labels[~train]
+'''
+THRESHOLD_HALF = """DECLINE_COST = 10.0
+
+
+def choose_threshold(scores, is_fraud, amounts, decline_cost):
+    return 0.5
+"""
+THRESHOLD_LOOP = """DECLINE_COST = 10.0
+
+
+def choose_threshold(scores, is_fraud, amounts, decline_cost):
+    s, y = np.asarray(scores, float), np.asarray(is_fraud).astype(bool)
+    a = np.asarray(amounts, float)
+    best, best_t = np.inf, np.inf
+    for t in np.r_[np.unique(s), np.inf]:
+        cost = a[y & (s < t)].sum() + decline_cost * (~y & (s >= t)).sum()
+        if cost < best:
+            best, best_t = cost, t
+    return float(best_t)
+"""
+VELOCITY_SEARCHSORTED = """WINDOWS = {"1h": 3_600, "24h": 86_400, "7d": 7 * 86_400}
+
+
+def velocity_features(tx):
+    df = tx.sort_values(["user_id", "timestamp"], kind="stable")
+    seconds = (df["timestamp"] - df["timestamp"].min()).dt.total_seconds().to_numpy()
+    key = df["user_id"].to_numpy() * 1e9 + seconds  # one sorted axis: card, then time
+    total = np.r_[0.0, np.cumsum(df["amount"].to_numpy())]
+    now = np.searchsorted(key, key, side="left")  # first row at this instant: excluded
+    out = pd.DataFrame(index=df.index)
+    for name, width in WINDOWS.items():
+        start = np.searchsorted(key, key - width, side="left")
+        out[f"n_{name}"] = now - start
+        out[f"sum_{name}"] = total[now] - total[start]
+    seen = df.groupby(["user_id", "merchant_country"], observed=True).cumcount() > 0
+    history = df.groupby("user_id").cumcount() > 0
+    out["new_merchant_country"] = (history & ~seen).astype(int)
+    median = df.groupby("user_id")["amount"].transform(lambda s: s.expanding().median().shift())
+    out["amount_vs_median"] = df["amount"] / median
+    return out.reindex(tx.index)
+"""
+PSI_PANDAS = """def psi(expected, actual, bins=10):
+    expected, actual = pd.Series(expected, dtype=float), pd.Series(actual, dtype=float)
+    if expected.nunique() <= bins:  # a discrete feature: one bin per value
+        values = pd.Index(expected.unique()).union(actual.unique())
+        e = expected.value_counts(normalize=True).reindex(values, fill_value=0)
+        a = actual.value_counts(normalize=True).reindex(values, fill_value=0)
+    else:
+        edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)))
+        edges[0], edges[-1] = -np.inf, np.inf
+        e = pd.cut(expected, edges).value_counts(normalize=True, sort=False)
+        a = pd.cut(actual, edges).value_counts(normalize=True, sort=False)
+    e, a = np.clip(e.to_numpy(), 1e-4, None), np.clip(a.to_numpy(), 1e-4, None)
+    return float(np.sum((a - e) * np.log(a / e)))
+"""
+
+
+def _psi_variant(course, psi_code: str) -> str:
+    """The reference psi/drift_report cell with `psi` replaced by `psi_code`."""
+    ref = reference_answer(course, DAY, SPEC, "psi_and_drift_report")
+    return psi_code + "\n\n" + ref[ref.index("def drift_report") :]
+
+
+# name -> (question, test cells that must score 0 / keep full marks, the answer)
+def _wrong(course):
+    v = lambda q, *changes: answer_variant(course, DAY, SPEC, q, *changes)  # noqa: E731
+    return {
+        "window includes the current payment": (
+            "velocity_features",
+            VELOCITY,
+            v("velocity_features", ('closed="left"', 'closed="both"')),
+        ),
+        "median over the card's whole history": (
+            "velocity_features",
+            VELOCITY,
+            v(
+                "velocity_features",
+                (
+                    '    running_median = df.groupby("user_id")["amount"].expanding().median()\n',
+                    "",
+                ),
+                (
+                    'running_median.groupby(level="user_id").shift().to_numpy()',
+                    'df.groupby("user_id")["amount"].transform("median").to_numpy()',
+                ),
+            ),
+        ),
+        "labels read from is_fraud": (
+            "delayed_labels",
+            ["delayed_labels_test"],
+            v(
+                "delayed_labels",
+                (
+                    'return (seen["chargeback_at"].notna() & (seen["chargeback_at"] <= as_of))'
+                    ".astype(int)",
+                    'return seen["is_fraud"].astype(int)',
+                ),
+            ),
+        ),
+        "oversampling before the split": (
+            "split_and_oversample",
+            ["oversample_test"],
+            OVERSAMPLE_FIRST,
+        ),
+        "accuracy reported as PR-AUC": (
+            "fraud_metrics",
+            ["fraud_metrics_test"],
+            v(
+                "fraud_metrics",
+                (
+                    '"pr_auc": float(average_precision_score(y_true, scores))',
+                    '"pr_auc": float(np.mean((np.asarray(scores) >= 0.5) == np.asarray(y_true)))',
+                ),
+            ),
+        ),
+        "threshold 0.5": ("choose_threshold", ["choose_threshold_test"], THRESHOLD_HALF),
+        "drift decided by the KS p-value": (
+            "psi_and_drift_report",
+            ["drift_report_test"],
+            v(
+                "psi_and_drift_report",
+                (
+                    'band = "stable" if value < 0.1 else "moderate" if value < 0.25 else "major"',
+                    'band = "major" if ks.pvalue < 0.01 else "stable"',
+                ),
+            ),
+        ),
+        "PSI on separate histograms": (
+            "psi_and_drift_report",
+            ["psi_test"],
+            _psi_variant(
+                course,
+                "def psi(expected, actual, bins=10):\n"
+                "    e = np.histogram(expected, bins=bins)[0] / len(expected)\n"
+                "    a = np.histogram(actual, bins=bins)[0] / len(actual)\n"
+                "    e, a = np.clip(e, 1e-4, None), np.clip(a, 1e-4, None)\n"
+                "    return float(np.sum((a - e) * np.log(a / e)))\n",
+            ),
+        ),
+        "a model without velocity features": (
+            "fraud_model",
+            ["fraud_quality_half_gap", "fraud_quality_strong"],
+            v(
+                "fraud_model",
+                (
+                    "x = fraud_features(history).loc[rows.index]",
+                    'x = fraud_features(history).loc[rows.index, ["amount", "category", "abroad", '
+                    '"hour", "night"]]',
+                ),
+            ),
+        ),
+    }
+
+
+def _honest(course):
+    return {
+        "velocity with numpy searchsorted": (
+            "velocity_features",
+            VELOCITY,
+            VELOCITY_SEARCHSORTED,
+        ),
+        "threshold by a loop over scores": (
+            "choose_threshold",
+            ["choose_threshold_test"],
+            THRESHOLD_LOOP,
+        ),
+        "PSI with pandas bins": (
+            "psi_and_drift_report",
+            ["psi_test", "drift_report_test"],
+            _psi_variant(course, PSI_PANDAS),
+        ),
+        "extra-trees model": (
+            "fraud_model",
+            QUALITY,
+            answer_variant(
+                course,
+                DAY,
+                SPEC,
+                "fraud_model",
+                (
+                    "model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, "
+                    "max_leaf_nodes=15,\n" + " " * 43 + "min_samples_leaf=20, random_state=0)",
+                    "from sklearn.ensemble import ExtraTreesClassifier\n"
+                    "    model = ExtraTreesClassifier(n_estimators=200, min_samples_leaf=3, "
+                    "random_state=0)",
+                ),
+                ("model.fit(x, labels)", "model.fit(x.fillna(-1), labels)"),
+                ("[x.columns])[:, 1]", "[x.columns].fillna(-1))[:, 1]"),
+            ),
+        ),
+    }
+
+
+# each batch is one nbgrader run; batches run in parallel on the xdist workers
+BATCHES = {
+    "features and labels": [
+        "window includes the current payment",
+        "median over the card's whole history",
+        "labels read from is_fraud",
+        "velocity with numpy searchsorted",
+    ],
+    "sampling, metrics and threshold": [
+        "oversampling before the split",
+        "accuracy reported as PR-AUC",
+        "threshold 0.5",
+        "threshold by a loop over scores",
+    ],
+    "drift": [
+        "drift decided by the KS p-value",
+        "PSI on separate histograms",
+        "PSI with pandas bins",
+    ],
+    "model quality": ["a model without velocity features", "extra-trees model"],
+}
+
+
+def _learner(course, question, code):
+    """Every code answer as in the reference, `question` answered with `code`."""
+    source = read_notebook(course.source_notebook(DAY, SPEC))
+    answers = {
+        c.grade_id: reference_answer(course, DAY, SPEC, c.grade_id)
+        for c in grade_cells(source)
+        if c.solution and c.cell_type == "code"
+    }
+    answers[question] = code
+    return {SPEC.filename: learner_notebook(course, DAY, SPEC, answers)}
+
+
+def test_batches_cover_every_case(course):
+    named = {name for names in BATCHES.values() for name in names}
+    assert named == set(_wrong(course)) | set(_honest(course))
+
+
+@pytest.mark.parametrize("batch", list(BATCHES))
+def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, batch, tmp_path):
+    wrong, honest = _wrong(course), _honest(course)
+    cases = {name: (wrong | honest)[name] for name in BATCHES[batch]}
+    students = {
+        f"s{i}": _learner(course, question, code)
+        for i, (question, _, code) in enumerate(cases.values())
+    }
+    grades = grade_students(course, DAY, students, tmp_path)
+    for i, (name, (_, cells, _)) in enumerate(cases.items()):
+        grade = grades[f"s{i}"][SPEC.filename]
+        assert not grade.error, f"{name}: {grade.error}"
+        points = {q.grade_id: q for q in grade.questions}
+        for cell in cells:
+            q = points[cell]
+            if name in wrong:
+                assert q.points == 0, f"'{name}' still earns points on {cell}"
+                assert "did not finish in time" not in q.message, f"'{name}': {q.message}"
+                assert q.message.split(":", 1)[-1].strip(), f"'{name}' fails {cell} without a hint"
+            else:
+                assert q.points == q.max_points, f"honest '{name}' loses {cell}: {q.message}"
