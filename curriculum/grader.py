@@ -13,14 +13,18 @@ reads the points per question back from the gradebook.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
+import json
 import logging
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +37,13 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+import curriculum
+from curriculum.autograde import CellResult, GradeJob, JobResult, Limits, run_job
 from curriculum.course import Course
-from curriculum.errors import CourseError, NotebookError
-from curriculum.notebooks import grade_cells, read_notebook
+from curriculum.errors import CourseError
+from curriculum.notebooks import grade_cells
+from curriculum.sandbox import choose_sandbox
 from curriculum.syllabus import Day
-
-TIMEOUT_ERRORS = {"CellTimeoutError", "KeyboardInterrupt", "TimeoutError"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class NotebookGrade:
     notebook: str
     questions: list[QuestionScore] = field(default_factory=list)
     error: str = ""
+    notes: list[str] = field(default_factory=list)
+    sandbox: str = ""
 
     @property
     def score(self) -> float:
@@ -180,7 +187,12 @@ def nbgrader_api(course: Course, root: Path, **coursedir: str) -> NbGraderAPI:
 
 
 class GradingSession:
-    """An nbgrader course directory in which a day's submissions are autograded.
+    """An nbgrader course directory in which a day's submissions are autograded in isolation.
+
+    Each notebook of each student is a :class:`~curriculum.autograde.GradeJob` executed in its
+    own throw-away directory (sandboxed where bubblewrap works), serially, on a local process
+    pool or on a Dask cluster. Only this object (the coordinator) writes the gradebook, the
+    ``autograded/`` notebooks and the resume ledger beside them.
 
     Parameters
     ----------
@@ -190,10 +202,23 @@ class GradingSession:
         The nbgrader root for this session: ``autograded/``, ``feedback/`` and (unless `db_url`
         is given) ``gradebook.db`` are written here.
     db_url : str, optional
-        Gradebook URL; default ``sqlite:///<workdir>/gradebook.db``.
-    cell_timeout : int, optional
+        Gradebook URL (any SQLAlchemy URL nbgrader supports); default
+        ``sqlite:///<workdir>/gradebook.db``.
+    cell_timeout : float, optional
         Seconds a cell may run before it is interrupted and fails; default from
         ``nbgrader_config.py`` (``Execute.timeout``).
+    limits : Limits, optional
+        Wall-clock, memory and output limits (its cell timeout is replaced by `cell_timeout`).
+    sandbox : {"auto", "bwrap", "directory"}
+        How kernels are isolated (see :mod:`curriculum.sandbox`).
+    hide : iterable of Path
+        More folders student code must not see (e.g. the folder of all submissions).
+    workers : int
+        Notebooks graded at once on this machine (1: one after the other).
+    dask : str, optional
+        Address of a Dask scheduler: jobs run on its workers instead (``distributed`` needed).
+    force : bool
+        Regrade notebooks whose result is already recorded for the same submission.
     """
 
     def __init__(
@@ -202,7 +227,13 @@ class GradingSession:
         workdir: Path,
         *,
         db_url: str | None = None,
-        cell_timeout: int | None = None,
+        cell_timeout: float | None = None,
+        limits: Limits | None = None,
+        sandbox: str = "auto",
+        hide: Iterable[Path] = (),
+        workers: int = 1,
+        dask: str | None = None,
+        force: bool = False,
     ) -> None:
         self.course = course
         self.workdir = Path(workdir).resolve()
@@ -216,18 +247,29 @@ class GradingSession:
             submitted_directory=str(self._scratch / "submitted"),
             db_url=db_url or f"sqlite:///{self.workdir / 'gradebook.db'}",
         )
-        if cell_timeout is not None:
-            if cell_timeout <= 0:
-                raise CourseError(
-                    f"cell timeout must be a positive number of seconds, got {cell_timeout}"
-                )
-            self.api.config.Execute.timeout = int(cell_timeout)
+        if cell_timeout is not None and not cell_timeout > 0:
+            raise CourseError(
+                f"cell timeout must be a positive number of seconds, got {cell_timeout}"
+            )
+        if workers < 1:
+            raise CourseError(f"workers must be at least 1, got {workers}")
+        timeout = cell_timeout or float(self.api.config.Execute.timeout or 60)
+        self.limits = dataclasses.replace(limits or Limits(), cell_timeout=timeout)
+        try:
+            self.sandbox = choose_sandbox(
+                sandbox,
+                hide=[course.root, self.workdir, self._scratch, *hide, *_database_folder(db_url)],
+                expose=[Path(curriculum.__file__).parent, course.root / "datasets", sys.prefix],
+            )
+        except ValueError as exc:
+            raise CourseError(str(exc)) from None
+        self.workers, self.dask, self.force = workers, dask, force
         self.course_id = self.api.coursedir.course_id
         self.db_url = self.api.coursedir.db_url
         self._registered: set[str] = set()
 
     def close(self) -> None:
-        """Remove the session's scratch files (staged submissions, throw-away release)."""
+        """Remove the session's scratch files (the throw-away release)."""
         shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> GradingSession:
@@ -248,53 +290,7 @@ class GradingSession:
             raise CourseError(f"nbgrader could not register {day.id}: {reason}")
         self._registered.add(day.id)
 
-    # -- submissions ----------------------------------------------------------------------------
-
-    def stage(self, day: Day, student: str, notebooks: Mapping[str, Path]) -> dict[str, str]:
-        """Copy a student's notebooks where nbgrader expects them, checking each one first.
-
-        Parameters
-        ----------
-        day : Day
-            The assignment.
-        student : str
-            The student id.
-        notebooks : mapping of str to Path
-            Notebook filename (as in the syllabus) → the student's file. Files are copied, never
-            modified.
-
-        Returns
-        -------
-        dict of str to str
-            Notebook filename → why it cannot be graded, for each missing or unreadable file.
-        """
-        target = self._scratch / "submitted" / student / day.id
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        problems = {}
-        for spec in day.notebooks:
-            path = notebooks.get(spec.filename)
-            if path is None:
-                problems[spec.filename] = f"missing: no {spec.filename} in the submission"
-                continue
-            try:
-                read_notebook(path)
-            except NotebookError as exc:
-                problems[spec.filename] = _strip_path(str(exc), path)
-                continue
-            shutil.copyfile(path, target / spec.filename)
-        return problems
-
-    def autograde(self, day: Day, student: str) -> str:
-        """Autograde one staged student; return an empty string or why nbgrader failed."""
-        try:
-            result = self.api.autograde(day.id, student, force=True, create=True)
-        except Exception as exc:  # nbgrader and the kernel can fail in many ways
-            return f"autograding failed: {type(exc).__name__}: {exc}"
-        if result.get("success"):
-            return ""
-        return "autograding failed: " + _last_line(result.get("error") or result.get("log"))
+    # -- grading --------------------------------------------------------------------------------
 
     def grade(
         self,
@@ -310,94 +306,169 @@ class GradingSession:
         day : Day
             The assignment.
         submissions : mapping
-            Student id → (notebook filename → path of the student's file).
+            Student id → (notebook filename → path of the student's file). Files are read,
+            never modified.
         on_done : callable, optional
-            Called with the student id and their grades after each student (progress).
+            Called with the student id and their grades once all their notebooks are graded.
 
         Returns
         -------
         list of NotebookGrade
-            One per student per notebook of the day, in the order of `submissions`.
+            One per student per notebook of the day, in the order of `submissions`; a student
+            whose notebook could not be read or run gets zeros and the reason.
         """
         self.register(day)
-        grades: list[NotebookGrade] = []
+        results: dict[tuple[str, str], JobResult] = {}
+        jobs: list[GradeJob] = []
         for student, notebooks in submissions.items():
-            try:
-                student_grades = self._grade_student(day, student, notebooks)
-            except Exception as exc:  # never let one student stop the batch
-                reason = f"grading failed: {type(exc).__name__}: {exc}"
-                student_grades = [
-                    self._zero(day, student, spec.filename, reason) for spec in day.notebooks
-                ]
-            grades.extend(student_grades)
-            if on_done is not None:
-                on_done(student, student_grades)
-        return grades
+            for spec in day.notebooks:
+                job_or_result = self._job(day, student, spec.filename, notebooks.get(spec.filename))
+                if isinstance(job_or_result, JobResult):
+                    results[(student, spec.filename)] = job_or_result
+                else:
+                    jobs.append(job_or_result)
+        pending = {student: {s.filename for s in day.notebooks} for student in submissions}
+        grades: dict[tuple[str, str], NotebookGrade] = {}
 
-    def _grade_student(
-        self, day: Day, student: str, notebooks: Mapping[str, Path]
-    ) -> list[NotebookGrade]:
-        problems = self.stage(day, student, notebooks)
-        if len(problems) == len(day.notebooks):
-            return [self._zero(day, student, name, why) for name, why in problems.items()]
-        failure = self.autograde(day, student)
-        results = []
-        for spec in day.notebooks:
-            if spec.filename in problems:
-                results.append(self._zero(day, student, spec.filename, problems[spec.filename]))
-            elif failure:
-                results.append(self._zero(day, student, spec.filename, failure))
-            else:
-                results.append(self._read_grade(day, student, spec.filename))
-        return results
+        def finish(result: JobResult) -> None:
+            grades[(result.student, result.notebook)] = self._record(day, result)
+            left = pending[result.student]
+            left.discard(result.notebook)
+            if not left and on_done is not None:
+                on_done(
+                    result.student, [grades[(result.student, s.filename)] for s in day.notebooks]
+                )
+
+        for result in results.values():
+            finish(result)
+        for result in self._run(jobs):
+            finish(result)
+        return [
+            grades[(student, spec.filename)] for student in submissions for spec in day.notebooks
+        ]
+
+    def _job(
+        self, day: Day, student: str, filename: str, path: Path | None
+    ) -> GradeJob | JobResult:
+        spec = day.notebook(filename)
+        source = self.course.source_notebook(day, spec).read_text(encoding="utf-8")
+        if path is None:
+            reason = f"missing: no {filename} in the submission"
+            return _zero_result(student, day.id, filename, source, reason)
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            reason = f"unreadable: {exc.strerror or exc}"
+            return _zero_result(student, day.id, filename, source, reason)
+        release = self._release_notebook(day, spec)
+        job = GradeJob(student, day.id, filename, data, source, release, self.limits, self.sandbox)
+        if not self.force:
+            done = self._ledger(day, student, filename, job.digest)
+            if done is not None:
+                return done
+        return job
+
+    def _release_notebook(self, day: Day, spec) -> str:
+        released = self._scratch / "release" / day.id / spec.filename
+        path = released if released.exists() else self.course.release_notebook(day, spec)
+        return path.read_text(encoding="utf-8")
+
+    def _run(self, jobs: list[GradeJob]) -> Iterator[JobResult]:
+        if not jobs:
+            return
+        if self.dask:
+            yield from _run_on_dask(self.dask, jobs)
+        elif self.workers == 1 or len(jobs) == 1:
+            for job in jobs:
+                yield run_job(job)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=context) as pool:
+                futures = {pool.submit(run_job, job): job for job in jobs}
+                for future in as_completed(futures):
+                    try:
+                        yield future.result()
+                    except Exception as exc:  # a worker process died: still a row
+                        job = futures[future]
+                        yield _zero_result(
+                            job.student,
+                            job.day,
+                            job.notebook,
+                            job.source,
+                            f"grading failed: {type(exc).__name__}: {exc}",
+                        )
 
     # -- results --------------------------------------------------------------------------------
 
     def autograded_notebook(self, day: Day, student: str, filename: str) -> Path:
-        """Where nbgrader wrote the executed copy of a student's notebook."""
+        """Where the executed copy of a student's notebook is written."""
         return self.workdir / "autograded" / student / day.id / filename
 
-    def _zero(self, day: Day, student: str, filename: str, reason: str) -> NotebookGrade:
-        source = read_notebook(self.course.source_notebook(day, day.notebook(filename)))
-        questions = [
-            QuestionScore(cell.grade_id, 0.0, cell.points, cell.autograded, reason)
-            for cell in grade_cells(source)
-            if cell.grade
-        ]
-        return NotebookGrade(student, day.id, filename, questions, error=reason)
+    def _ledger_path(self, day: Day, student: str, filename: str) -> Path:
+        path = self.autograded_notebook(day, student, filename)
+        return path.with_name(path.name.removesuffix(".ipynb") + ".mlsd.json")
 
-    def _read_grade(self, day: Day, student: str, filename: str) -> NotebookGrade:
-        stem = filename.removesuffix(".ipynb")
-        messages = failure_messages(self.autograded_notebook(day, student, filename))
-        questions = []
+    def _ledger(self, day: Day, student: str, filename: str, digest: str) -> JobResult | None:
+        path = self._ledger_path(day, student, filename)
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved.get("digest") != digest:
+                return None
+            return JobResult.from_dict(saved)
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def _record(self, day: Day, result: JobResult) -> NotebookGrade:
+        """Write a result to autograded/, the ledger and the gradebook; return the grade."""
+        out = self.autograded_notebook(day, result.student, result.notebook)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if result.executed:
+            out.write_text(result.executed, encoding="utf-8")
+        manual = self._write_gradebook(day, result)
+        ledger = self._ledger_path(day, result.student, result.notebook)
+        ledger.write_text(json.dumps(result.to_dict(), indent=1), encoding="utf-8")
+        questions = [
+            QuestionScore(
+                c.grade_id,
+                manual.get(c.grade_id, c.points),
+                c.max_points,
+                c.autograded,
+                c.message,
+            )
+            for c in result.cells
+        ]
+        return NotebookGrade(
+            result.student,
+            day.id,
+            result.notebook,
+            questions,
+            error=result.error,
+            notes=list(result.notes),
+            sandbox=result.sandbox,
+        )
+
+    def _write_gradebook(self, day: Day, result: JobResult) -> dict[str, float]:
+        """Record autograded scores; return the manual scores a person already gave."""
+        stem = result.notebook.removesuffix(".ipynb")
+        manual: dict[str, float] = {}
         with Gradebook(self.db_url, self.course_id) as gb:
-            try:
-                submitted = gb.find_submission_notebook(stem, day.id, student)
-            except MissingEntry:
-                return self._zero(day, student, filename, "nbgrader recorded no grades")
-            source = read_notebook(self.course.source_notebook(day, day.notebook(filename)))
-            cells = {cell.grade_id: cell for cell in grade_cells(source)}
-            order = {name: i for i, name in enumerate(cells)}
-            for g in sorted(submitted.grades, key=lambda g: order.get(g.name, len(order))):
-                info = g.to_dict()
-                cell = cells.get(info["name"])
-                autograded = cell.autograded if cell else info["cell_type"] == "code"
-                if info["manual_score"] is not None:
-                    points = info["manual_score"]
-                elif info["auto_score"] is not None:
-                    points = info["auto_score"]
+            gb.update_or_create_student(result.student)
+            gb.update_or_create_submission(day.id, result.student)
+            for cell in result.cells:
+                try:
+                    grade = gb.find_grade(cell.grade_id, stem, day.id, result.student)
+                except MissingEntry:
+                    continue
+                if cell.autograded:
+                    grade.auto_score = cell.points
+                    grade.needs_manual_grade = grade.manual_score is not None
                 else:
-                    points = None
-                questions.append(
-                    QuestionScore(
-                        grade_id=info["name"],
-                        points=points,
-                        max_points=float(info["max_score"] or 0.0),
-                        autograded=autograded,
-                        message=messages.get(info["name"], "") if autograded else "",
-                    )
-                )
-        return NotebookGrade(student, day.id, filename, questions)
+                    grade.auto_score = None
+                    grade.needs_manual_grade = grade.manual_score is None
+                if grade.manual_score is not None:
+                    manual[cell.grade_id] = float(grade.manual_score)
+            gb.db.commit()
+        return manual
 
     def feedback(self, day: Day, student: str) -> dict[str, Path]:
         """Generate nbgrader's HTML feedback for a graded student; filename → HTML path."""
@@ -415,36 +486,55 @@ class GradingSession:
         return out
 
 
-def failure_messages(path: Path) -> dict[str, str]:
-    """First line of the error of each failing graded cell of an executed notebook."""
-    if not Path(path).exists():
-        return {}
-    nb = nbformat.read(path, as_version=4)
-    messages = {}
-    for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if not grade_id or cell.cell_type != "code":
-            continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") != "error":
-                continue
-            ename, evalue = output.get("ename", "Error"), str(output.get("evalue", ""))
-            if ename in TIMEOUT_ERRORS:
-                messages[grade_id] = f"{ename}: the cell did not finish in time (interrupted)"
-            else:
-                first = evalue.strip().splitlines()[0] if evalue.strip() else ""
-                messages[grade_id] = f"{ename}: {first}" if first else ename
-            break
-    return messages
+def _zero_result(student: str, day: str, notebook: str, source: str, reason: str) -> JobResult:
+    """Zero on every graded cell of `source`, with the reason."""
+    cells = [
+        CellResult(c.grade_id, 0.0, c.points, c.autograded, reason)
+        for c in grade_cells(nbformat.reads(source, as_version=4))
+        if c.grade
+    ]
+    return JobResult(student, day, notebook, cells, error=reason)
+
+
+def _database_folder(db_url: str | None) -> list[Path]:
+    """The folder of a SQLite gradebook given by URL (to hide it from student code)."""
+    if db_url and db_url.startswith("sqlite:///"):
+        return [Path(db_url.removeprefix("sqlite:///")).resolve().parent]
+    return []
+
+
+def _run_on_dask(address: str, jobs: list[GradeJob]) -> Iterator[JobResult]:
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ImportError:
+        raise CourseError(
+            "--dask needs the distributed package: pip install 'ml-system-design-lab[dask]'"
+        ) from None
+    try:
+        client = Client(address, timeout="30s")
+    except Exception as exc:
+        raise CourseError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        futures = client.map(run_job, jobs, pure=False)
+        index = {f.key: job for f, job in zip(futures, jobs, strict=True)}
+        for future in dask_completed(futures):
+            try:
+                yield future.result()
+            except Exception as exc:  # a worker died or the job could not be shipped
+                job = index[future.key]
+                yield _zero_result(
+                    job.student,
+                    job.day,
+                    job.notebook,
+                    job.source,
+                    f"grading failed on the Dask cluster: {type(exc).__name__}: {exc}",
+                )
 
 
 def _last_line(text: str | None) -> str:
     lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
     return lines[-1] if lines else "unknown error"
-
-
-def _strip_path(message: str, path: Path) -> str:
-    return message.replace(f"{path}: ", "", 1)
 
 
 def find_submissions(submissions_dir: Path, day: Day) -> dict[str, dict[str, Path]]:
@@ -489,17 +579,30 @@ def grade_batch(
     submissions_dir: Path,
     *,
     csv_path: Path,
-    cell_timeout: int | None = None,
     on_done: Callable[[str, list[NotebookGrade]], None] | None = None,
+    **session_options,
 ) -> list[NotebookGrade]:
     """The instructor's batch: autograde every student in the course directory, write a CSV.
 
-    Autograded notebooks go to the course's ``autograded/`` and scores to its ``gradebook.db``,
-    as with ``nbgrader autograde``; `csv_path` gets one row per student per question and a
-    ``TOTAL`` row per student and notebook.
+    Autograded notebooks go to the course's ``autograded/`` and scores to its gradebook (as with
+    ``nbgrader autograde``); `csv_path` gets one row per student per question and a ``TOTAL`` row
+    per student and notebook. Student code never sees `submissions_dir` (other students' work).
+
+    Parameters
+    ----------
+    course, day, submissions_dir
+        What to grade: ``submissions_dir/<student>/<day>/*.ipynb``.
+    csv_path : Path
+        The grades CSV to write.
+    on_done : callable, optional
+        Progress: called with each student's grades when they are done.
+    **session_options
+        Passed to :class:`GradingSession` (``cell_timeout``, ``limits``, ``sandbox``,
+        ``workers``, ``dask``, ``db_url``, ``force``).
     """
     submissions = find_submissions(submissions_dir, day)
-    with GradingSession(course, course.root, cell_timeout=cell_timeout) as session:
+    hide = [Path(submissions_dir), *session_options.pop("hide", ())]
+    with GradingSession(course, course.root, hide=hide, **session_options) as session:
         grades = session.grade(day, submissions, on_done=on_done)
     write_grades_csv(grades, csv_path)
     return grades
@@ -538,6 +641,6 @@ def write_grades_csv(grades: Iterable[NotebookGrade], path: Path) -> None:
                     f"{g.score:g}",
                     f"{g.max_score:g}",
                     "total",
-                    g.error,
+                    "; ".join(filter(None, [g.error, *g.notes])),
                 ]
             )
