@@ -463,10 +463,11 @@ def _score(nb: nbformat.NotebookNode, run: _Run, token: str) -> list[CellResult]
                 and token in str(reply.get("evalue", ""))
             )
             if reply is not None and not honest and not tampered:
-                tampered = (
-                    "integrity check failed: errors were silenced or assertion helpers were "
-                    "replaced, so tests from here on cannot be trusted"
-                )
+                if reply.get("status") == "ok":
+                    why = "errors were silenced or assertion helpers were replaced"
+                else:
+                    why = f"the check raised {reply.get('ename', 'an error')} instead of failing"
+                tampered = f"integrity check failed ({why}): tests from here on cannot be trusted"
                 # the test just before this canary ran in a tampered kernel too
                 for r in reversed(results):
                     if r.autograded:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from curriculum.check import check_notebook
 from curriculum.course import Course
 from curriculum.runner import execute_notebook, notebook_run_parameters, run_curriculum
@@ -135,3 +137,53 @@ def _size_parameter(generator: Callable[..., object]) -> str:
     import inspect
 
     return next(p for p in inspect.signature(generator).parameters if p.startswith("n_"))
+
+
+@dataclass(frozen=True)
+class GradingTiming:
+    """Seconds to grade a batch of identical submissions with some number of workers."""
+
+    workers: int
+    submissions: int
+    seconds: float
+    sandbox: str
+
+
+def benchmark_grading(
+    course: Course,
+    day: Day,
+    *,
+    submissions: int = 30,
+    workers: Iterable[int] = (1, 2),
+    on_step: Callable[[str], None] | None = None,
+) -> list[GradingTiming]:
+    """Grade `submissions` copies of the day's reference notebooks with each worker count.
+
+    Each run grades the whole batch from scratch (a fresh gradebook), so the times compare the
+    serial and the parallel batch directly.
+    """
+    from curriculum.grader import GradingSession
+    from curriculum.notebooks import inject_parameters, read_notebook
+
+    timings = []
+    with tempfile.TemporaryDirectory(prefix="mlsd-bench-grading-") as tmp:
+        tmp = Path(tmp)
+        batch = {}
+        for i in range(submissions):
+            student = f"student{i:03d}"
+            batch[student] = {}
+            for spec in day.notebooks:
+                nb = read_notebook(course.source_notebook(day, spec))
+                path = tmp / "in" / student / day.id / spec.filename
+                path.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(inject_parameters(nb, spec.quick) if spec.quick else nb, path)
+                batch[student][spec.filename] = path
+        for n in workers:
+            if on_step:
+                on_step(f"grading {submissions} x {day.id} with {n} worker(s)")
+            start = time.perf_counter()
+            with GradingSession(course, tmp / f"w{n}", workers=n) as session:
+                grades = session.grade(day, batch)
+            seconds = time.perf_counter() - start
+            timings.append(GradingTiming(n, submissions, seconds, grades[0].sandbox))
+    return timings

@@ -7,6 +7,7 @@ ends with exit code 2 and one line naming the problem.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -104,8 +105,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     """Autograde a batch of submissions DIR/<student>/<day>/*.ipynb and write a grades CSV."""
+    from curriculum.autograde import Limits
     from curriculum.console import batch_table, console
-    from curriculum.grader import grade_batch
+    from curriculum.grader import course_cell_timeout, grade_batch
+    from curriculum.sandbox import describe_mode as choose_sandbox_mode
     from curriculum.syllabus import get_day
 
     course = _course()
@@ -118,13 +121,29 @@ def cmd_grade(args: argparse.Namespace) -> int:
         error = next((g.error for g in grades if g.error), "")
         console.print(f"graded {student}: {total:g}/{best:g}" + (f" ({error})" if error else ""))
 
+    try:
+        limits = Limits(
+            cell_timeout=args.cell_timeout or course_cell_timeout(course),
+            wall_limit=args.wall_limit,
+            memory_mb=args.memory_mb,
+            output_limit_mb=args.output_limit_mb,
+        )
+    except ValueError as exc:
+        raise CourseError(str(exc)) from None
+    sandbox = choose_sandbox_mode(args.sandbox)
+    console.print(f"Isolation: {sandbox}")
     grades = grade_batch(
         course,
         day,
         Path(args.submissions),
         csv_path=csv_path,
-        cell_timeout=args.cell_timeout,
         on_done=on_done,
+        limits=limits,
+        sandbox=args.sandbox,
+        workers=args.workers,
+        dask=args.dask,
+        db_url=args.db,
+        force=args.force,
     )
     console.print(batch_table(grades))
     console.print(f"Grades: {csv_path}  Autograded notebooks: {course.root / 'autograded'}")
@@ -156,6 +175,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not args.skip_datasets:
         console.print(f"… data generators at {args.rows:,} rows")
         console.print(generators_table(benchmark_generators(args.rows)))
+    if args.grading:
+        from curriculum.bench import benchmark_grading
+        from curriculum.syllabus import get_day
+
+        day = get_day(args.days[0] if args.days else "day0")
+        timings = benchmark_grading(
+            _course(),
+            day,
+            submissions=args.grading,
+            workers=sorted({1, os.cpu_count() or 1}),
+            on_step=lambda msg: console.print(f"… {msg}"),
+        )
+        serial = timings[0].seconds
+        for t in timings:
+            console.print(
+                f"{t.submissions} submissions of {day.id}, {t.workers} worker(s): "
+                f"{t.seconds:.1f} s ({serial / t.seconds:.2f}x, kernels in: {t.sandbox})"
+            )
+        return 0
     if not args.skip_notebooks:
         result = benchmark(
             _course(), select_days(args.days), on_step=lambda msg: console.print(f"… {msg}")
@@ -260,6 +298,51 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="interrupt a cell after this many seconds (default: nbgrader_config.py)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="notebooks graded at once (default: the number of CPUs)",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the grading jobs on this Dask scheduler (needs the 'dask' extra)",
+    )
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="gradebook as an SQLAlchemy URL (default: sqlite:///gradebook.db in the course)",
+    )
+    p.add_argument("--force", action="store_true", help="regrade notebooks already graded")
+    p.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "directory"],
+        default="auto",
+        help="isolate kernels with bubblewrap when it works here (auto), always, or never",
+    )
+    p.add_argument(
+        "--wall-limit",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="stop a notebook after this many seconds in all (default: 600)",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=int,
+        default=4096,
+        metavar="MB",
+        help="address-space limit of each kernel (default: 4096; 0 for none)",
+    )
+    p.add_argument(
+        "--output-limit-mb",
+        type=float,
+        default=10.0,
+        metavar="MB",
+        help="stop a notebook whose output grows past this size (default: 10)",
+    )
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("lab", help="copy release/ to your workspace and start JupyterLab")
@@ -275,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", type=int, default=1_000_000, help="rows per generator (1,000,000)")
     p.add_argument("--skip-datasets", action="store_true", help="do not time the generators")
     p.add_argument("--skip-notebooks", action="store_true", help="do not time the notebooks")
+    p.add_argument(
+        "--grading",
+        type=int,
+        metavar="N",
+        help="only time grading N submissions of DAY (default day0) serially and in parallel",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("skeleton", help="the one-page answer skeleton (Markdown, HTML or PDF)")

@@ -154,6 +154,11 @@ def load_course_config(course: Course) -> Config:
     return loader.load_config()
 
 
+def course_cell_timeout(course: Course) -> float:
+    """The course's cell timeout in seconds (``Execute.timeout`` in ``nbgrader_config.py``)."""
+    return float(load_course_config(course).Execute.get("timeout", 60) or 60)
+
+
 def nbgrader_api(course: Course, root: Path, **coursedir: str) -> NbGraderAPI:
     """An nbgrader API for a course directory rooted at `root`, configured from the course.
 
@@ -208,7 +213,8 @@ class GradingSession:
         Seconds a cell may run before it is interrupted and fails; default from
         ``nbgrader_config.py`` (``Execute.timeout``).
     limits : Limits, optional
-        Wall-clock, memory and output limits (its cell timeout is replaced by `cell_timeout`).
+        Cell timeout, wall-clock, memory and output limits; default :class:`Limits` with the
+        cell timeout of ``nbgrader_config.py``. `cell_timeout` overrides its cell timeout.
     sandbox : {"auto", "bwrap", "directory"}
         How kernels are isolated (see :mod:`curriculum.sandbox`).
     hide : iterable of Path
@@ -253,8 +259,11 @@ class GradingSession:
             )
         if workers < 1:
             raise CourseError(f"workers must be at least 1, got {workers}")
-        timeout = cell_timeout or float(self.api.config.Execute.timeout or 60)
-        self.limits = dataclasses.replace(limits or Limits(), cell_timeout=timeout)
+        if limits is None:  # the course's nbgrader_config.py sets the default cell timeout
+            limits = Limits(cell_timeout=course_cell_timeout(course))
+        if cell_timeout is not None:
+            limits = dataclasses.replace(limits, cell_timeout=float(cell_timeout))
+        self.limits = limits
         try:
             self.sandbox = choose_sandbox(
                 sandbox,

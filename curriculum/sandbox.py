@@ -127,3 +127,11 @@ def choose_sandbox(mode: str = "auto", *, hide=(), expose=()) -> Sandbox:
     hidden = tuple(dict.fromkeys(str(Path(p).resolve()) for p in hide))
     exposed = tuple(dict.fromkeys(str(Path(p).resolve()) for p in expose))
     return Sandbox(mode, hidden, exposed)
+
+
+def describe_mode(mode: str = "auto") -> str:
+    """One line saying how kernels will be isolated in `mode` on this machine."""
+    try:
+        return choose_sandbox(mode).description
+    except ValueError as exc:
+        return str(exc)
