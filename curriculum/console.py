@@ -104,10 +104,16 @@ def show_check(result: CheckResult) -> None:
         f"Graded a copy of your notebook as {result.day.id}/{result.notebook.filename}"
         " (hidden tests included); your file was not changed."
     )
+    if grade.sandbox:
+        where = "a bubblewrap sandbox" if grade.sandbox == "bwrap" else "a throw-away folder"
+        console.print(f"Your code ran in {where}, as it will when your instructor grades it.")
     if grade.error:
         console.print(
-            f"[red]{result.day.id}/{result.notebook.filename} could not be graded: {grade.error}[/]"
+            f"[red]{result.day.id}/{result.notebook.filename} could not be fully graded: "
+            f"{grade.error}[/]"
         )
+    for note in grade.notes:
+        console.print(f"[yellow]note: {note}[/]")
     console.print(grade_table(grade))
     auto = f"autograded {grade.auto_score:g}/{grade.auto_max_score:g}"
     manual = grade.max_score - grade.auto_max_score
