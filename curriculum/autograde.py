@@ -97,8 +97,22 @@ class GradeJob:
 
 
 @dataclass
-class CellResult:
-    """The score of one graded cell."""
+class QuestionScore:
+    """Points for one graded cell of one submitted notebook.
+
+    Attributes
+    ----------
+    grade_id : str
+        The graded cell.
+    points : float or None
+        Points given; None while a manually graded answer waits for a person.
+    max_points : float
+        Points the cell is worth.
+    autograded : bool
+        True for test cells scored by running them, False for answers a person grades.
+    message : str
+        Why a test cell failed (first line of its error, or why it did not run), else empty.
+    """
 
     grade_id: str
     points: float | None
@@ -114,7 +128,7 @@ class JobResult:
     student: str
     day: str
     notebook: str
-    cells: list[CellResult]
+    cells: list[QuestionScore]
     error: str = ""
     notes: list[str] = field(default_factory=list)
     executed: str = ""
@@ -132,7 +146,7 @@ class JobResult:
     def from_dict(cls, data: dict[str, Any], executed: str = "") -> JobResult:
         """Rebuild a result saved with :meth:`to_dict`."""
         data = dict(data)
-        cells = [CellResult(**c) for c in data.pop("cells")]
+        cells = [QuestionScore(**c) for c in data.pop("cells")]
         return cls(cells=cells, executed=executed, **data)
 
 
@@ -450,7 +464,7 @@ def _first_error(cell, reply: dict) -> str:
     return "the cell failed"
 
 
-def _score(nb: nbformat.NotebookNode, run: _Run, token: str) -> list[CellResult]:
+def _score(nb: nbformat.NotebookNode, run: _Run, token: str) -> list[QuestionScore]:
     results = []
     tampered = ""
     for index, cell in enumerate(nb.cells):
@@ -479,19 +493,19 @@ def _score(nb: nbformat.NotebookNode, run: _Run, token: str) -> list[CellResult]
             continue
         points = float(meta.get("points", 0) or 0)
         if meta.get("solution"):
-            results.append(CellResult(meta["grade_id"], None, points, False))
+            results.append(QuestionScore(meta["grade_id"], None, points, False))
             continue
         reply = run.replies.get(index)
         if tampered:
-            results.append(CellResult(meta["grade_id"], 0.0, points, True, tampered))
+            results.append(QuestionScore(meta["grade_id"], 0.0, points, True, tampered))
         elif reply is None:
             reason = run.reason or "the cell did not run"
-            results.append(CellResult(meta["grade_id"], 0.0, points, True, f"not run: {reason}"))
+            results.append(QuestionScore(meta["grade_id"], 0.0, points, True, f"not run: {reason}"))
         elif reply.get("status") == "ok":
-            results.append(CellResult(meta["grade_id"], points, points, True))
+            results.append(QuestionScore(meta["grade_id"], points, points, True))
         else:
             results.append(
-                CellResult(meta["grade_id"], 0.0, points, True, _first_error(cell, reply))
+                QuestionScore(meta["grade_id"], 0.0, points, True, _first_error(cell, reply))
             )
     return results
 
@@ -505,7 +519,7 @@ def _strip_canaries(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def _zero(job: GradeJob, reason: str, notes=()) -> JobResult:
     source = nbformat.reads(job.source, as_version=4)
     cells = [
-        CellResult(
+        QuestionScore(
             _meta(c)["grade_id"],
             0.0,
             float(_meta(c).get("points", 0) or 0),

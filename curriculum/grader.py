@@ -38,37 +38,12 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 import curriculum
-from curriculum.autograde import CellResult, GradeJob, JobResult, Limits, run_job
+from curriculum.autograde import GradeJob, JobResult, Limits, QuestionScore, run_job
 from curriculum.course import Course
 from curriculum.errors import CourseError
 from curriculum.notebooks import grade_cells
 from curriculum.sandbox import choose_sandbox
 from curriculum.syllabus import Day
-
-
-@dataclass(frozen=True)
-class QuestionScore:
-    """Points for one graded cell of one submitted notebook.
-
-    Attributes
-    ----------
-    grade_id : str
-        The graded cell.
-    points : float or None
-        Points given; None while a manually graded answer waits for a person.
-    max_points : float
-        Points the cell is worth.
-    autograded : bool
-        True for test cells scored by running them, False for answers a person grades.
-    message : str
-        First line of the failure for a failed test cell, else empty.
-    """
-
-    grade_id: str
-    points: float | None
-    max_points: float
-    autograded: bool
-    message: str = ""
 
 
 @dataclass
@@ -268,7 +243,12 @@ class GradingSession:
             self.sandbox = choose_sandbox(
                 sandbox,
                 hide=[course.root, self.workdir, self._scratch, *hide, *_database_folder(db_url)],
-                expose=[Path(curriculum.__file__).parent, course.root / "datasets", sys.prefix],
+                expose=[
+                    Path(curriculum.__file__).parent,
+                    course.root / "datasets",
+                    sys.prefix,
+                    sys.base_prefix,
+                ],
             )
         except ValueError as exc:
             raise CourseError(str(exc)) from None
@@ -498,7 +478,7 @@ class GradingSession:
 def _zero_result(student: str, day: str, notebook: str, source: str, reason: str) -> JobResult:
     """Zero on every graded cell of `source`, with the reason."""
     cells = [
-        CellResult(c.grade_id, 0.0, c.points, c.autograded, reason)
+        QuestionScore(c.grade_id, 0.0, c.points, c.autograded, reason)
         for c in grade_cells(nbformat.reads(source, as_version=4))
         if c.grade
     ]

@@ -70,8 +70,9 @@ class Sandbox:
         for path in self.hide:
             if Path(path).is_dir() and not _inside(work, path):
                 cmd += ["--tmpfs", path]
+        hidden = ["/tmp", *self.hide]  # /tmp is private: a venv or checkout there is hidden too
         for path in self.expose:
-            if Path(path).exists() and any(_inside(path, h) for h in self.hide):
+            if Path(path).exists() and any(_inside(path, h) for h in hidden):
                 cmd += ["--ro-bind", path, path]
         cmd += ["--bind", work, work, "--chdir", work]
         cmd += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]

@@ -108,3 +108,19 @@ def answer_variant(
         assert old in code, f"{old!r} is not in the reference answer of {grade_id}"
         code = code.replace(old, new, 1)
     return code
+
+
+def reference_learner(
+    course: Course, day: Day, spec: NotebookSpec, question: str, code: str
+) -> dict[str, nbformat.NotebookNode]:
+    """A submission with every code answer as in the reference, `question` answered by `code`."""
+    from curriculum.notebooks import grade_cells
+
+    source = read_notebook(course.source_notebook(day, spec))
+    answers = {
+        c.grade_id: reference_answer(course, day, spec, c.grade_id)
+        for c in grade_cells(source)
+        if c.solution and c.cell_type == "code"
+    }
+    answers[question] = code
+    return {spec.filename: learner_notebook(course, day, spec, answers)}

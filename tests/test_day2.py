@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from curriculum.notebooks import grade_cells, read_notebook
 from curriculum.syllabus import get_day
 
-from .conftest import answer_variant, grade_students, learner_notebook, reference_answer
+from .conftest import answer_variant, grade_students, reference_learner
 
 DAY = get_day("day2")
 SPEC = DAY.notebook("eta.ipynb")
@@ -125,14 +124,8 @@ HONEST = [
 
 def _learner(course, question, changes):
     """Every code answer as in the reference, `question` changed by `changes`."""
-    source = read_notebook(course.source_notebook(DAY, SPEC))
-    answers = {
-        c.grade_id: reference_answer(course, DAY, SPEC, c.grade_id)
-        for c in grade_cells(source)
-        if c.solution and c.cell_type == "code"
-    }
-    answers[question] = answer_variant(course, DAY, SPEC, question, *changes)
-    return {SPEC.filename: learner_notebook(course, DAY, SPEC, answers)}
+    code = answer_variant(course, DAY, SPEC, question, *changes)
+    return reference_learner(course, DAY, SPEC, question, code)
 
 
 @pytest.mark.parametrize("case", WRONG, ids=[w[2] for w in WRONG])

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from curriculum.notebooks import grade_cells, read_notebook
 from curriculum.syllabus import get_day
 
-from .conftest import answer_variant, grade_students, learner_notebook, reference_answer
+from .conftest import answer_variant, grade_students, reference_answer, reference_learner
 
 DAY = get_day("day3")
 SPEC = DAY.notebook("fraud.ipynb")
@@ -252,14 +251,7 @@ BATCHES = {
 
 def _learner(course, question, code):
     """Every code answer as in the reference, `question` answered with `code`."""
-    source = read_notebook(course.source_notebook(DAY, SPEC))
-    answers = {
-        c.grade_id: reference_answer(course, DAY, SPEC, c.grade_id)
-        for c in grade_cells(source)
-        if c.solution and c.cell_type == "code"
-    }
-    answers[question] = code
-    return {SPEC.filename: learner_notebook(course, DAY, SPEC, answers)}
+    return reference_learner(course, DAY, SPEC, question, code)
 
 
 def test_batches_cover_every_case(course):

@@ -237,6 +237,4 @@ def test_dask_workers_give_the_same_grades(course, tmp_path):
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         on_dask = _grade(course, tmp_path / "dask", subs, dask=cluster.scheduler_address)
-    assert {s: g.points() for s, g in on_dask.items()} == {
-        s: g.points() for s, g in serial.items()
-    }
+    assert {s: g.points() for s, g in on_dask.items()} == {s: g.points() for s, g in serial.items()}
