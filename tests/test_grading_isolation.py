@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 from curriculum.autograde import Limits
 from curriculum.grader import GradingSession
@@ -178,12 +179,17 @@ def test_sandbox_hides_the_course_and_the_network(course, tmp_path):
                 assert q.points == 0, f"{student} earns {q.points} on {q.grade_id}: {q.message}"
 
 
-def test_without_sandbox_the_directory_fallback_still_grades(course, tmp_path):
+def test_directory_fallback_and_a_gradebook_elsewhere(course, tmp_path):
     good = reference_answer(course, DAY, SPEC, "abs_error_percentile")
     subs = _write(tmp_path / "in", {"ada": _notebook_bytes(course, good)})
-    grades = _grade(course, tmp_path, subs, sandbox="directory")
+    db = tmp_path / "elsewhere" / "grades.db"
+    db.parent.mkdir()
+    grades = _grade(course, tmp_path, subs, sandbox="directory", db_url=f"sqlite:///{db}")
     assert grades["ada"].sandbox == "directory"
     assert grades["ada"].auto_score == 3
+    with Gradebook(f"sqlite:///{db}", "mlsd-lab") as gb:
+        assert gb.find_submission(DAY.id, "ada").score == 3
+    assert not (tmp_path / "course" / "gradebook.db").exists()
 
 
 def test_parallel_equals_serial_and_a_batch_resumes(course, tmp_path, monkeypatch):
