@@ -89,10 +89,11 @@ class GradeJob:
 
     @property
     def digest(self) -> str:
-        """Hash of what decides the grade: submission, instructor's notebook and limits."""
+        """Hash of what decides the grade: submission, instructor's notebook, limits, sandbox."""
         h = hashlib.sha256(self.submission)
         h.update(self.source.encode())
         h.update(repr(self.limits).encode())
+        h.update(self.sandbox.mode.encode())
         return h.hexdigest()
 
 
@@ -367,6 +368,7 @@ async def _execute(nb: nbformat.NotebookNode, job: GradeJob, workdir: Path) -> _
     )
     run = _Run(client.replies)
     deadline = time.monotonic() + limits.wall_limit
+    index = 0
     log = (workdir / "kernel.log").open("wb")
     try:
         async with client.async_setup_kernel(stdout=log, stderr=log):
@@ -395,7 +397,7 @@ async def _execute(nb: nbformat.NotebookNode, job: GradeJob, workdir: Path) -> _
     except DeadKernelError:
         run.stopped_at, run.reason = index, _death(km)
     except Exception as exc:  # the kernel could not start, or the client broke
-        run.stopped_at = index if "index" in locals() else 0
+        run.stopped_at = index
         run.reason = f"kernel failure: {type(exc).__name__}: {exc}"
     finally:
         log.close()

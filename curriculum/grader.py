@@ -399,6 +399,8 @@ class GradingSession:
 
     def _ledger(self, day: Day, student: str, filename: str, digest: str) -> JobResult | None:
         path = self._ledger_path(day, student, filename)
+        if not self.autograded_notebook(day, student, filename).exists():
+            return None  # the executed notebook is gone (feedback needs it): grade again
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
             if saved.get("digest") != digest:
