@@ -111,7 +111,7 @@ def point_in_time_features(
         mean_before = np.where(previous > 0, before / np.maximum(previous, 1), np.nan)
     amount_z = np.where(previous > 0, log_amount - mean_before, 0.0)
     pair = user.astype(np.int64) * len(COUNTRIES) + country
-    order = np.lexsort((np.arange(user.size), pair))
+    order = np.argsort(pair, kind="stable")
     first_of_pair = np.r_[True, pair[order][1:] != pair[order][:-1]]
     new_country = np.zeros(user.size, dtype=bool)
     new_country[order] = first_of_pair
@@ -291,7 +291,8 @@ def make_transactions(
     merchant = np.concatenate([legit_merchant, attack_merchant])
     amount = np.round(np.exp(np.concatenate([legit_log_amount, fraud_log_amount])), 2)
     amount = np.maximum(amount, 0.5)
-    order = np.lexsort((seconds, user))
+    # seconds are whole numbers below 2**32: one int64 key sorts by card, then time (stable)
+    order = np.argsort(user.astype(np.int64) << 32 | seconds.astype(np.int64), kind="stable")
     user, seconds, merchant, amount = user[order], seconds[order], merchant[order], amount[order]
     country = merchant_country[merchant]
     features = point_in_time_features(user, seconds, amount, country)
@@ -315,7 +316,7 @@ def make_transactions(
     delay_days = np.clip(rng.lognormal(np.log(21.0), 0.6, size=n), 2.0, 75.0)
     chargeback = np.where(is_fraud, seconds + np.round(delay_days * 86_400.0), np.nan)
 
-    by_time = np.lexsort((user, seconds))
+    by_time = np.argsort(seconds.astype(np.int64) * n_users + user, kind="stable")
     timestamps = utc_timestamps(start_ts, seconds[by_time])
     chargeback_at = pd.Series(
         pd.DatetimeIndex(
