@@ -63,7 +63,7 @@ class Limits:
 
     cell_timeout: float = 60.0
     wall_limit: float = 600.0
-    memory_mb: int = 4096
+    memory_mb: int = 8192
     output_limit_mb: float = 10.0
 
     def __post_init__(self) -> None:
@@ -399,6 +399,8 @@ async def _execute(nb: nbformat.NotebookNode, job: GradeJob, workdir: Path) -> _
     except Exception as exc:  # the kernel could not start, or the client broke
         run.stopped_at = index
         run.reason = f"kernel failure: {type(exc).__name__}: {exc}"
+        if limits.memory_mb and not run.replies:  # died before any cell: maybe the limit
+            run.reason += f" (the kernel may need more than --memory-mb {limits.memory_mb})"
     finally:
         log.close()
         try:

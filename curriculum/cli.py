@@ -332,9 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--memory-mb",
         type=int,
-        default=4096,
+        default=8192,
         metavar="MB",
-        help="address-space limit of each kernel (default: 4096; 0 for none)",
+        help="address-space limit of each kernel (default: 8192; 0 for none)",
     )
     p.add_argument(
         "--output-limit-mb",
