@@ -38,6 +38,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from curriculum.notebooks import grade_cells
 from curriculum.sandbox import Sandbox
 
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
@@ -344,9 +345,8 @@ class _Client(NotebookClient):
 
 @dataclass
 class _Run:
-    replies: dict[int, dict]
-    stopped_at: int | None = None  # index of the cell where execution stopped, if it did
-    reason: str = ""
+    replies: dict[int, dict]  # cell index -> the kernel's execute reply
+    reason: str = ""  # why execution stopped early, if it did
 
 
 async def _execute(nb: nbformat.NotebookNode, job: GradeJob, workdir: Path) -> _Run:
@@ -368,7 +368,7 @@ async def _execute(nb: nbformat.NotebookNode, job: GradeJob, workdir: Path) -> _
     )
     run = _Run(client.replies)
     deadline = time.monotonic() + limits.wall_limit
-    index = 0
+    over_time = f"the notebook ran longer than its {limits.wall_limit:g} s limit"
     log = (workdir / "kernel.log").open("wb")
     try:
         async with client.async_setup_kernel(stdout=log, stderr=log):
@@ -377,27 +377,23 @@ async def _execute(nb: nbformat.NotebookNode, job: GradeJob, workdir: Path) -> _
                     continue
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise _Stop(f"the notebook ran longer than its {limits.wall_limit:g} s limit")
+                    raise _Stop(over_time)
                 try:
                     await asyncio.wait_for(client.async_execute_cell(cell, index), left)
                 except TimeoutError:
-                    raise _Stop(
-                        f"the notebook ran longer than its {limits.wall_limit:g} s limit"
-                    ) from None
+                    raise _Stop(over_time) from None
                 if client.over_limit:
                     raise _Stop(f"output larger than {limits.output_limit_mb:g} MB")
                 if client.replies.get(index, {}).get("ename") == "CellTimeoutError":
                     # interrupted: the kernel must answer again soon, or it is stuck
                     if not await _responsive(client, min(10.0, max(0.0, left))):
-                        run.stopped_at = index + 1
                         run.reason = "the kernel ignored the interrupt after a cell timed out"
                         break
     except _Stop as stop:
-        run.stopped_at, run.reason = index, str(stop)
+        run.reason = str(stop)
     except DeadKernelError:
-        run.stopped_at, run.reason = index, _death(km)
+        run.reason = _death(km)
     except Exception as exc:  # the kernel could not start, or the client broke
-        run.stopped_at = index
         run.reason = f"kernel failure: {type(exc).__name__}: {exc}"
         if limits.memory_mb and not run.replies:  # died before any cell: maybe the limit
             run.reason += f" (the kernel may need more than --memory-mb {limits.memory_mb})"
@@ -438,16 +434,15 @@ def _death(km: AsyncKernelManager) -> str:
 # -- scoring ---------------------------------------------------------------------------------------
 
 
-def _with_canaries(nb: nbformat.NotebookNode, token: str) -> nbformat.NotebookNode:
-    out = copy.deepcopy(nb)
+def _add_canaries(nb: nbformat.NotebookNode, token: str) -> None:
+    """Put a canary cell after every autograded test cell (in place)."""
     cells = []
-    for cell in out.cells:
+    for cell in nb.cells:
         cells.append(cell)
         meta = _meta(cell)
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             cells.append(_canary_cell(token))
-    out.cells = cells
-    return out
+    nb.cells = cells
 
 
 def _first_error(cell, reply: dict) -> str:
@@ -472,7 +467,7 @@ def _score(nb: nbformat.NotebookNode, run: _Run, token: str) -> list[QuestionSco
     results = []
     tampered = ""
     for index, cell in enumerate(nb.cells):
-        if cell.get("metadata", {}).get("mlsd", {}).get("canary"):
+        if _is_canary(cell):
             reply = run.replies.get(index)
             honest = (
                 reply is not None
@@ -514,28 +509,23 @@ def _score(nb: nbformat.NotebookNode, run: _Run, token: str) -> list[QuestionSco
     return results
 
 
-def _strip_canaries(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    out = copy.deepcopy(nb)
-    out.cells = [c for c in out.cells if not c.get("metadata", {}).get("mlsd", {}).get("canary")]
-    return out
+def _is_canary(cell) -> bool:
+    return bool(cell.get("metadata", {}).get("mlsd", {}).get("canary"))
 
 
-def _zero(job: GradeJob, reason: str, notes=()) -> JobResult:
-    source = nbformat.reads(job.source, as_version=4)
+def _remove_canaries(nb: nbformat.NotebookNode) -> None:
+    """Take the canary cells out again (in place) before the notebook is saved."""
+    nb.cells = [c for c in nb.cells if not _is_canary(c)]
+
+
+def zero_result(student: str, day: str, notebook: str, source: str, reason: str) -> JobResult:
+    """Zero on every graded cell of the instructor's notebook `source`, with the reason."""
     cells = [
-        QuestionScore(
-            _meta(c)["grade_id"],
-            0.0,
-            float(_meta(c).get("points", 0) or 0),
-            not _meta(c).get("solution"),
-            reason,
-        )
-        for c in source.cells
-        if _meta(c).get("grade")
+        QuestionScore(c.grade_id, 0.0, c.points, c.autograded, reason)
+        for c in grade_cells(nbformat.reads(source, as_version=4))
+        if c.grade
     ]
-    return JobResult(
-        job.student, job.day, job.notebook, cells, reason, list(notes), digest=job.digest
-    )
+    return JobResult(student, day, notebook, cells, error=reason)
 
 
 def read_submission(data: bytes) -> nbformat.NotebookNode:
@@ -560,7 +550,8 @@ def run_job(job: GradeJob) -> JobResult:
     try:
         result = _run(job)
     except Exception as exc:  # a bug or an unexpected failure: still a row for the student
-        result = _zero(job, f"grading failed: {type(exc).__name__}: {exc}")
+        reason = f"grading failed: {type(exc).__name__}: {exc}"
+        result = zero_result(job.student, job.day, job.notebook, job.source, reason)
     result.seconds = round(time.monotonic() - start, 3)
     result.sandbox = job.sandbox.mode
     result.digest = job.digest
@@ -571,19 +562,19 @@ def _run(job: GradeJob) -> JobResult:
     try:
         submitted = read_submission(job.submission)
     except ValueError as exc:
-        return _zero(job, str(exc))
+        return zero_result(job.student, job.day, job.notebook, job.source, str(exc))
     source = nbformat.reads(job.source, as_version=4)
     release = nbformat.reads(job.release, as_version=4)
     nb, notes = merge_submission(source, release, submitted)
     token = f"mlsd-canary-{uuid.uuid4().hex}"
-    graded = _with_canaries(nb, token)
+    _add_canaries(nb, token)
     workdir = Path(tempfile.mkdtemp(prefix="mlsd-job-"))
     try:
-        run = asyncio.run(_execute(graded, job, workdir))
+        run = asyncio.run(_execute(nb, job, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    cells = _score(graded, run, token)
-    executed = _strip_canaries(graded)
+    cells = _score(nb, run, token)
+    _remove_canaries(nb)
     return JobResult(
         job.student,
         job.day,
@@ -591,5 +582,5 @@ def _run(job: GradeJob) -> JobResult:
         cells,
         error=run.reason,
         notes=notes,
-        executed=nbformat.writes(executed),
+        executed=nbformat.writes(nb),
     )

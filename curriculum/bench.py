@@ -168,16 +168,19 @@ def benchmark_grading(
     timings = []
     with tempfile.TemporaryDirectory(prefix="mlsd-bench-grading-") as tmp:
         tmp = Path(tmp)
+        reference = {}
+        for spec in day.notebooks:
+            nb = read_notebook(course.source_notebook(day, spec))
+            reference[spec.filename] = inject_parameters(nb, spec.quick) if spec.quick else nb
         batch = {}
         for i in range(submissions):
             student = f"student{i:03d}"
             batch[student] = {}
-            for spec in day.notebooks:
-                nb = read_notebook(course.source_notebook(day, spec))
-                path = tmp / "in" / student / day.id / spec.filename
+            for filename, nb in reference.items():
+                path = tmp / "in" / student / day.id / filename
                 path.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(inject_parameters(nb, spec.quick) if spec.quick else nb, path)
-                batch[student][spec.filename] = path
+                nbformat.write(nb, path)
+                batch[student][filename] = path
         for n in workers:
             if on_step:
                 on_step(f"grading {submissions} x {day.id} with {n} worker(s)")

@@ -28,7 +28,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 import nbgrader.api
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
@@ -38,10 +37,16 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 import curriculum
-from curriculum.autograde import GradeJob, JobResult, Limits, QuestionScore, run_job
+from curriculum.autograde import (
+    GradeJob,
+    JobResult,
+    Limits,
+    QuestionScore,
+    run_job,
+    zero_result,
+)
 from curriculum.course import Course
 from curriculum.errors import CourseError
-from curriculum.notebooks import grade_cells
 from curriculum.sandbox import choose_sandbox
 from curriculum.syllabus import Day
 
@@ -256,6 +261,7 @@ class GradingSession:
         self.course_id = self.api.coursedir.course_id
         self.db_url = self.api.coursedir.db_url
         self._registered: set[str] = set()
+        self._texts: dict[tuple[str, str], tuple[str, str]] = {}
 
     def close(self) -> None:
         """Remove the session's scratch files (the throw-away release)."""
@@ -339,17 +345,15 @@ class GradingSession:
     def _job(
         self, day: Day, student: str, filename: str, path: Path | None
     ) -> GradeJob | JobResult:
-        spec = day.notebook(filename)
-        source = self.course.source_notebook(day, spec).read_text(encoding="utf-8")
+        source, release = self._notebook_texts(day, filename)
         if path is None:
             reason = f"missing: no {filename} in the submission"
-            return _zero_result(student, day.id, filename, source, reason)
+            return zero_result(student, day.id, filename, source, reason)
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
             reason = f"unreadable: {exc.strerror or exc}"
-            return _zero_result(student, day.id, filename, source, reason)
-        release = self._release_notebook(day, spec)
+            return zero_result(student, day.id, filename, source, reason)
         job = GradeJob(student, day.id, filename, data, source, release, self.limits, self.sandbox)
         if not self.force:
             done = self._ledger(day, student, filename, job.digest)
@@ -357,10 +361,19 @@ class GradingSession:
                 return done
         return job
 
-    def _release_notebook(self, day: Day, spec) -> str:
-        released = self._scratch / "release" / day.id / spec.filename
-        path = released if released.exists() else self.course.release_notebook(day, spec)
-        return path.read_text(encoding="utf-8")
+    def _notebook_texts(self, day: Day, filename: str) -> tuple[str, str]:
+        """The instructor's and the released text of a notebook, read once per session."""
+        key = (day.id, filename)
+        if key not in self._texts:
+            spec = day.notebook(filename)
+            source = self.course.source_notebook(day, spec)
+            released = self._scratch / "release" / day.id / spec.filename
+            release = released if released.exists() else self.course.release_notebook(day, spec)
+            self._texts[key] = (
+                source.read_text(encoding="utf-8"),
+                release.read_text(encoding="utf-8"),
+            )
+        return self._texts[key]
 
     def _run(self, jobs: list[GradeJob]) -> Iterator[JobResult]:
         if not jobs:
@@ -379,7 +392,7 @@ class GradingSession:
                         yield future.result()
                     except Exception as exc:  # a worker process died: still a row
                         job = futures[future]
-                        yield _zero_result(
+                        yield zero_result(
                             job.student,
                             job.day,
                             job.notebook,
@@ -477,16 +490,6 @@ class GradingSession:
         return out
 
 
-def _zero_result(student: str, day: str, notebook: str, source: str, reason: str) -> JobResult:
-    """Zero on every graded cell of `source`, with the reason."""
-    cells = [
-        QuestionScore(c.grade_id, 0.0, c.points, c.autograded, reason)
-        for c in grade_cells(nbformat.reads(source, as_version=4))
-        if c.grade
-    ]
-    return JobResult(student, day, notebook, cells, error=reason)
-
-
 def _database_folder(db_url: str | None) -> list[Path]:
     """The folder of a SQLite gradebook given by URL (to hide it from student code)."""
     if db_url and db_url.startswith("sqlite:///"):
@@ -514,7 +517,7 @@ def _run_on_dask(address: str, jobs: list[GradeJob]) -> Iterator[JobResult]:
                 yield future.result()
             except Exception as exc:  # a worker died or the job could not be shipped
                 job = index[future.key]
-                yield _zero_result(
+                yield zero_result(
                     job.student,
                     job.day,
                     job.notebook,

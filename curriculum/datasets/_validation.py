@@ -42,13 +42,6 @@ def check_fraction(name: str, value: object, low: float = 0.0, high: float = 1.0
     return float(value)
 
 
-def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    """Check that `value` is one of `choices` and return it."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return str(value)
-
-
 def check_start(name: str, value: object) -> pd.Timestamp:
     """Parse a start date into a UTC timestamp (naive values are taken as UTC)."""
     try:
