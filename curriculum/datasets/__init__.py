@@ -8,7 +8,12 @@ system does).
 from curriculum.datasets._logistic import observable
 from curriculum.datasets.ads import baseline_ctr, make_ad_impressions, oracle_ctr
 from curriculum.datasets.eta import baseline_eta, make_eta_trips, oracle_eta
-from curriculum.datasets.interactions import baseline_scores, make_interactions, oracle_scores
+from curriculum.datasets.interactions import (
+    baseline_scores,
+    make_interactions,
+    oracle_click_probability,
+    oracle_scores,
+)
 from curriculum.datasets.transactions import baseline_fraud, make_transactions, oracle_fraud
 
 __all__ = [
@@ -21,6 +26,7 @@ __all__ = [
     "make_interactions",
     "make_transactions",
     "observable",
+    "oracle_click_probability",
     "oracle_ctr",
     "oracle_eta",
     "oracle_fraud",

@@ -2,22 +2,32 @@
 
 The generating process
 ----------------------
-Items belong to ten categories; each category has a centre in an 8-dimensional taste space and
-each item sits near its category's centre, so the category (content) says something about an
-item before anyone has seen it. Items also have a popularity bias with a long tail. Users like
-one or two categories. The **true affinity** of user *u* for item *i* is::
+Items belong to ten categories; each category has a centre in a 16-dimensional taste space (all
+centres the same length, so every seed gives a comparable world) and each item sits near its
+category's centre, so the category (content) says something about an item before anyone has
+seen it. Items also have a quality with a long tail. Users like one or two categories. The
+**true affinity** of user *u* for item *i* is::
 
-    affinity(u, i) = w · taste_u · position_i + popularity_i
+    affinity(u, i) = taste_u · position_i + quality_i
 
-The production logger shows items mostly by popularity (exposure bias), so the tail is seldom
-shown; 10 % of impressions are exploration traffic shown uniformly at random, the slice on which
-offline ranking metrics are unbiased. A shown item is clicked with probability
-``sigmoid(affinity − 5)``; a click leads to watch time that grows with affinity. New
+The production logger shows items in proportion to ``exp(2 · quality)`` (exposure bias), so the
+tail is seldom shown; 10 % of impressions are exploration traffic shown uniformly at random, the
+slice on which offline ranking metrics are unbiased. Every impression records the logger's
+propensity (for inverse propensity scoring). A shown item is clicked with probability
+``sigmoid(affinity − 4.5)``; a click leads to watch time that grows with affinity. New
 (**cold-start**) items are released during the last fifth of the period and have few impressions.
 
 The oracle ranks items by true affinity: :func:`oracle_scores` computes it for any users and
-items from the latent factors the generator keeps in ``frame.attrs["latent"]``; the affinity of
-each logged impression is also in the ``oracle_affinity`` column, which is **not a feature**.
+items from the latent factors the generator keeps in ``frame.attrs["latent"]``, and
+:func:`oracle_click_probability` turns it into the chance of a click — what an online test of a
+recommender would measure. The affinity of each logged impression is also in the
+``oracle_affinity`` column, which is **not a feature**.
+
+What a learned model can reach (seeds 1-10 at the default size, items released before the last
+fifth, trained on the first four fifths): the mean true click probability of each user's top 20
+is ~0.04 for random items, ~0.12 for most-popular, ~0.15 for a 16-factor SVD of the click matrix,
+~0.21 for user-category CTR x item CTR and ~0.33 for the oracle. Offline on the logged
+(popularity) slice most-popular looks better than it is: recall@20 0.72 against 0.55.
 """
 
 from __future__ import annotations
@@ -45,18 +55,23 @@ CATEGORIES = (
     "cooking",
     "travel",
 )
-N_FACTORS = 8
-CLICK_OFFSET = 5.0
+N_FACTORS = 16
+CENTRE_NORM = 2.0  # every category centre has this length: seeds give comparable worlds
+CLICK_OFFSET = 4.5
 TASTE_WEIGHT = 1.0
+ITEM_NOISE = 0.25  # an item's spread around its category's centre
+USER_NOISE = 0.2  # a user's own taste beyond their two categories
+BIAS_SCALE = 0.6  # quality: a long tail, but smaller than taste
+EXPOSURE_WEIGHT = 2.0  # the production logger shows items ~ exp(2 x quality)
 EXPLORE_SHARE = 0.1  # impressions served uniformly at random (exploration traffic)
 POLICIES = ("popularity", "random")
 
 
 def make_interactions(
-    n_impressions: int = 50_000,
+    n_impressions: int = 100_000,
     *,
-    n_users: int = 2_000,
-    n_items: int = 1_000,
+    n_users: int = 1_000,
+    n_items: int = 500,
     cold_start_share: float = 0.1,
     start: str | pd.Timestamp = "2025-11-01",
     days: int = 28,
@@ -66,11 +81,11 @@ def make_interactions(
 
     Parameters
     ----------
-    n_impressions : int, default 50_000
+    n_impressions : int, default 100_000
         Number of logged impressions.
-    n_users : int, default 2_000
+    n_users : int, default 1_000
         Number of users.
-    n_items : int, default 1_000
+    n_items : int, default 500
         Number of items in the catalogue.
     cold_start_share : float, default 0.1
         Share of items released during the last fifth of the period, in (0, 0.5).
@@ -104,6 +119,10 @@ def make_interactions(
         logging_policy : category
             ``popularity`` (production: popular items shown more) or ``random`` (10 % exploration
             traffic, uniform over released items: unbiased for offline evaluation).
+        propensity : float64
+            Probability that the logging policy (popularity and exploration mixed) showed this
+            item at that moment, as a production logger records it: the weight for inverse
+            propensity scoring.
         clicked : int8
             1 if the user clicked (started watching).
         watch_seconds : float64
@@ -125,10 +144,11 @@ def make_interactions(
     start_ts = check_start("start", start).normalize()
     rng = check_random_state(random_state)
 
-    centres = rng.normal(0.0, 1.0, size=(len(CATEGORIES), N_FACTORS)) / np.sqrt(N_FACTORS) * 2.0
+    centres = rng.normal(0.0, 1.0, size=(len(CATEGORIES), N_FACTORS))
+    centres *= CENTRE_NORM / np.linalg.norm(centres, axis=1, keepdims=True)
     item_category = rng.integers(len(CATEGORIES), size=n_items)
-    item_factors = centres[item_category] + rng.normal(0.0, 0.35, size=(n_items, N_FACTORS))
-    item_bias = 0.8 * np.log1p(rng.pareto(1.3, size=n_items)) - 0.5
+    item_factors = centres[item_category] + rng.normal(0.0, ITEM_NOISE, size=(n_items, N_FACTORS))
+    item_bias = BIAS_SCALE * np.log1p(rng.pareto(1.3, size=n_items)) - 0.5
     period = days * 86_400.0
     is_new = rng.uniform(size=n_items) < cold
     released = np.where(is_new, rng.uniform(0.8 * period, period, size=n_items), 0.0)
@@ -139,7 +159,7 @@ def make_interactions(
     user_factors = (
         mix * centres[favourite[:, 0]]
         + (1 - mix) * centres[favourite[:, 1]]
-        + rng.normal(0.0, 0.3, size=(n_users, N_FACTORS))
+        + rng.normal(0.0, USER_NOISE, size=(n_users, N_FACTORS))
     )
     user_activity = rng.gamma(1.5, 1.0, size=n_users)
 
@@ -152,12 +172,16 @@ def make_interactions(
     order = np.argsort(released, kind="stable")
     released_sorted = released[order]
     available = np.searchsorted(released_sorted, seconds, side="right")  # released by then
-    exposure = np.exp(1.2 * item_bias)  # the production logger favours popular items
+    exposure = np.exp(EXPOSURE_WEIGHT * item_bias)  # the production logger favours popular items
     cumulative = np.cumsum(exposure[order])
     pick = rng.uniform(size=n) * cumulative[available - 1]
     popular = np.minimum(np.searchsorted(cumulative, pick, side="right"), available - 1)
     uniform = np.floor(rng.uniform(size=n) * available).astype(np.int64)
     item = order[np.where(explore, uniform, popular)]
+    # what the logger knew: the chance that its mixture policy shows this item at that moment
+    propensity = (1.0 - EXPLORE_SHARE) * exposure[item] / cumulative[
+        available - 1
+    ] + EXPLORE_SHARE / available
 
     # the oracle works from the stored (rounded) factors, so compute affinity from them too
     user_factors, item_factors = np.round(user_factors, 4), np.round(item_factors, 4)
@@ -166,7 +190,7 @@ def make_interactions(
         TASTE_WEIGHT * np.einsum("ij,ij->i", user_factors[user], item_factors[item])
         + item_bias[item]
     )
-    p_click = 1.0 / (1.0 + np.exp(-(affinity - CLICK_OFFSET)))
+    p_click = _click_probability(affinity)
     clicked = rng.uniform(size=n) < p_click
     mean_watch = 300.0 * np.exp(0.3 * np.clip(affinity - CLICK_OFFSET, -3.0, 3.0))
     watch = np.where(clicked, rng.exponential(mean_watch), 0.0)
@@ -184,6 +208,7 @@ def make_interactions(
             "logging_policy": pd.Categorical.from_codes(
                 explore.astype(np.int8), categories=list(POLICIES)
             ),
+            "propensity": np.round(propensity, 8),
             "clicked": clicked.astype(np.int8),
             "watch_seconds": np.round(watch, 1),
             "oracle_affinity": np.round(affinity, 6),
@@ -229,6 +254,37 @@ def oracle_scores(
     items = np.asarray(latent["item_factors"])[np.asarray(item_ids)]
     bias = np.asarray(latent["item_bias"])[np.asarray(item_ids)]
     return TASTE_WEIGHT * (users @ items.T) + bias[None, :]
+
+
+def oracle_click_probability(
+    interactions: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray
+) -> np.ndarray:
+    """True probability that each user clicks each item when it is shown.
+
+    The mean over a recommender's top-k items per user is what an online test would measure;
+    with the oracle it is noise-free.
+
+    Parameters
+    ----------
+    interactions : DataFrame
+        A frame from :func:`make_interactions` (or a subset of it).
+    user_ids, item_ids : array of int
+        Users (rows) and candidate items (columns).
+
+    Returns
+    -------
+    ndarray of shape (len(user_ids), len(item_ids))
+
+    Raises
+    ------
+    ValueError
+        If the frame does not carry the latent factors.
+    """
+    return _click_probability(oracle_scores(interactions, user_ids, item_ids))
+
+
+def _click_probability(affinity: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(affinity - CLICK_OFFSET)))
 
 
 def baseline_scores(train: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
