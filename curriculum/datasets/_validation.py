@@ -55,7 +55,9 @@ def check_start(name: str, value: object) -> pd.Timestamp:
 
 def utc_timestamps(start: pd.Timestamp, seconds: np.ndarray) -> pd.Series:
     """``start`` plus whole seconds, as ``datetime64[ns, UTC]`` values."""
-    ns = start.value + np.round(seconds).astype(np.int64) * 1_000_000_000
+    ns = np.round(seconds).astype(np.int64)
+    ns *= 1_000_000_000
+    ns += start.value
     return pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"))
 
 

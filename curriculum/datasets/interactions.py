@@ -163,56 +163,39 @@ def make_interactions(
     )
     user_activity = rng.gamma(1.5, 1.0, size=n_users)
 
-    # impressions: a time, a user, then an item the logging policy picks among released items
-    hour_weight = 0.3 + np.exp(-0.5 * ((np.arange(24) - 20.0) / 3.0) ** 2)
-    slot = rng.choice(days * 24, size=n, p=np.tile(hour_weight, days) / (hour_weight.sum() * days))
-    seconds = np.sort(slot * 3600.0 + np.floor(rng.uniform(0, 3600, size=n)))
-    user = rng.choice(n_users, size=n, p=user_activity / user_activity.sum())
-    explore = rng.uniform(size=n) < EXPLORE_SHARE
-    order = np.argsort(released, kind="stable")
-    released_sorted = released[order]
-    available = np.searchsorted(released_sorted, seconds, side="right")  # released by then
-    exposure = np.exp(EXPOSURE_WEIGHT * item_bias)  # the production logger favours popular items
-    cumulative = np.cumsum(exposure[order])
-    pick = rng.uniform(size=n) * cumulative[available - 1]
-    popular = np.minimum(np.searchsorted(cumulative, pick, side="right"), available - 1)
-    uniform = np.floor(rng.uniform(size=n) * available).astype(np.int64)
-    item = order[np.where(explore, uniform, popular)]
-    # what the logger knew: the chance that its mixture policy shows this item at that moment
-    propensity = (1.0 - EXPLORE_SHARE) * exposure[item] / cumulative[
-        available - 1
-    ] + EXPLORE_SHARE / available
+    seconds, user, item, explore, propensity = _log_impressions(
+        rng, n, days, released, item_bias, user_activity
+    )
 
     # the oracle works from the stored (rounded) factors, so compute affinity from them too
     user_factors, item_factors = np.round(user_factors, 4), np.round(item_factors, 4)
     item_bias = np.round(item_bias, 4)
-    affinity = (
-        TASTE_WEIGHT * np.einsum("ij,ij->i", user_factors[user], item_factors[item])
-        + item_bias[item]
-    )
-    p_click = _click_probability(affinity)
-    clicked = rng.uniform(size=n) < p_click
+    affinity = TASTE_WEIGHT * _rowwise_dot(user_factors, user, item_factors, item)
+    affinity += item_bias[item]
+    clicked = rng.uniform(size=n) < _click_probability(affinity)
     mean_watch = 300.0 * np.exp(0.3 * np.clip(affinity - CLICK_OFFSET, -3.0, 3.0))
     watch = np.where(clicked, rng.exponential(mean_watch), 0.0)
+    del mean_watch
 
     frame = pd.DataFrame(
         {
             "impression_id": np.arange(n, dtype=np.int64),
             "timestamp": utc_timestamps(start_ts, seconds),
-            "user_id": user.astype(np.int64),
-            "item_id": item.astype(np.int64),
+            "user_id": user,
+            "item_id": item,
             "item_category": pd.Categorical.from_codes(
                 item_category[item], categories=list(CATEGORIES)
             ),
             "item_released_at": utc_timestamps(start_ts, released[item]),
             "logging_policy": pd.Categorical.from_codes(
-                explore.astype(np.int8), categories=list(POLICIES)
+                explore.view(np.int8), categories=list(POLICIES)
             ),
-            "propensity": np.round(propensity, 8),
-            "clicked": clicked.astype(np.int8),
-            "watch_seconds": np.round(watch, 1),
-            "oracle_affinity": np.round(affinity, 6),
-        }
+            "propensity": np.round(propensity, 8, out=propensity),
+            "clicked": clicked.view(np.int8),
+            "watch_seconds": np.round(watch, 1, out=watch),
+            "oracle_affinity": np.round(affinity, 6, out=affinity),
+        },
+        copy=False,  # every column is a fresh array: no second copy at the peak
     )
     frame.attrs["latent"] = {
         "user_factors": user_factors.tolist(),
@@ -220,6 +203,59 @@ def make_interactions(
         "item_bias": item_bias.tolist(),
     }
     return frame
+
+
+def _log_impressions(
+    rng: np.random.Generator,
+    n: int,
+    days: int,
+    released: np.ndarray,
+    item_bias: np.ndarray,
+    user_activity: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Times, users and the items the logging policy showed them, with its propensities."""
+    hour_weight = 0.3 + np.exp(-0.5 * ((np.arange(24) - 20.0) / 3.0) ** 2)
+    slot = rng.choice(days * 24, size=n, p=np.tile(hour_weight, days) / (hour_weight.sum() * days))
+    seconds = slot * 3600.0
+    del slot
+    seconds += np.floor(rng.uniform(0, 3600, size=n))
+    seconds.sort()
+    user = rng.choice(len(user_activity), size=n, p=user_activity / user_activity.sum())
+    explore = rng.uniform(size=n) < EXPLORE_SHARE
+    order = np.argsort(released, kind="stable")
+    available = np.searchsorted(released[order], seconds, side="right")  # released by then
+    exposure = np.exp(EXPOSURE_WEIGHT * item_bias)  # the production logger favours popular items
+    cumulative = np.cumsum(exposure[order])
+    total = cumulative[available - 1]
+    pick = rng.uniform(size=n) * total
+    popular = np.minimum(np.searchsorted(cumulative, pick, side="right"), available - 1)
+    del pick
+    uniform = np.floor(rng.uniform(size=n) * available).astype(np.int64)
+    item = order[np.where(explore, uniform, popular)]
+    del uniform, popular
+    # what the logger knew: the chance that its mixture policy shows this item at that moment
+    propensity = (1.0 - EXPLORE_SHARE) * exposure[item] / total + EXPLORE_SHARE / available
+    return seconds, user, item, explore, propensity
+
+
+def _rowwise_dot(
+    left: np.ndarray, left_rows: np.ndarray, right: np.ndarray, right_rows: np.ndarray
+) -> np.ndarray:
+    """``(left[left_rows] * right[right_rows]).sum(axis=1)``, one block of rows at a time.
+
+    The full-size gathers would be the generator's largest allocation; blocks give the same
+    floating-point operations, so the same values.
+    """
+    out = np.empty(len(left_rows))
+    for begin in range(0, len(left_rows), _BLOCK):
+        end = begin + _BLOCK
+        out[begin:end] = np.einsum(
+            "ij,ij->i", left[left_rows[begin:end]], right[right_rows[begin:end]]
+        )
+    return out
+
+
+_BLOCK = 1 << 16
 
 
 def oracle_scores(
