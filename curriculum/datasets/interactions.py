@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from curriculum.datasets._arrays import rowwise_dot
 from curriculum.datasets._validation import (
     check_count,
     check_fraction,
@@ -170,7 +171,7 @@ def make_interactions(
     # the oracle works from the stored (rounded) factors, so compute affinity from them too
     user_factors, item_factors = np.round(user_factors, 4), np.round(item_factors, 4)
     item_bias = np.round(item_bias, 4)
-    affinity = TASTE_WEIGHT * _rowwise_dot(user_factors, user, item_factors, item)
+    affinity = TASTE_WEIGHT * rowwise_dot(user_factors, user, item_factors, item)
     affinity += item_bias[item]
     clicked = rng.uniform(size=n) < _click_probability(affinity)
     mean_watch = 300.0 * np.exp(0.3 * np.clip(affinity - CLICK_OFFSET, -3.0, 3.0))
@@ -236,26 +237,6 @@ def _log_impressions(
     # what the logger knew: the chance that its mixture policy shows this item at that moment
     propensity = (1.0 - EXPLORE_SHARE) * exposure[item] / total + EXPLORE_SHARE / available
     return seconds, user, item, explore, propensity
-
-
-def _rowwise_dot(
-    left: np.ndarray, left_rows: np.ndarray, right: np.ndarray, right_rows: np.ndarray
-) -> np.ndarray:
-    """``(left[left_rows] * right[right_rows]).sum(axis=1)``, one block of rows at a time.
-
-    The full-size gathers would be the generator's largest allocation; blocks give the same
-    floating-point operations, so the same values.
-    """
-    out = np.empty(len(left_rows))
-    for begin in range(0, len(left_rows), _BLOCK):
-        end = begin + _BLOCK
-        out[begin:end] = np.einsum(
-            "ij,ij->i", left[left_rows[begin:end]], right[right_rows[begin:end]]
-        )
-    return out
-
-
-_BLOCK = 1 << 16
 
 
 def oracle_scores(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from curriculum.datasets._arrays import stable_argsort
 from curriculum.datasets._logistic import sigmoid, solve_intercept
 from curriculum.datasets._validation import (
     check_count,
@@ -111,8 +112,9 @@ def point_in_time_features(
         mean_before = np.where(previous > 0, before / np.maximum(previous, 1), np.nan)
     amount_z = np.where(previous > 0, log_amount - mean_before, 0.0)
     pair = user.astype(np.int64) * len(COUNTRIES) + country
-    order = np.argsort(pair, kind="stable")
-    first_of_pair = np.r_[True, pair[order][1:] != pair[order][:-1]]
+    order = stable_argsort(pair)
+    sorted_pair = pair[order]
+    first_of_pair = np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]
     new_country = np.zeros(user.size, dtype=bool)
     new_country[order] = first_of_pair
     new_country &= previous > 0
@@ -291,54 +293,40 @@ def make_transactions(
     merchant = np.concatenate([legit_merchant, attack_merchant])
     amount = np.round(np.exp(np.concatenate([legit_log_amount, fraud_log_amount])), 2)
     amount = np.maximum(amount, 0.5)
-    # seconds are whole numbers below 2**32: one int64 key sorts by card, then time (stable)
-    order = np.argsort(user.astype(np.int64) << 32 | seconds.astype(np.int64), kind="stable")
+    del legit_user, legit_seconds, legit_merchant, legit_log_amount, legit_holiday, explore
+    del popular, fraud_seconds, attack_merchant, fraud_log_amount, gaps, offsets, row_attack
+    # seconds are whole numbers in [0, period): one integer key sorts by card, then time
+    order = stable_argsort(user * int(period) + seconds.astype(np.int64))
     user, seconds, merchant, amount = user[order], seconds[order], merchant[order], amount[order]
-    country = merchant_country[merchant]
-    features = point_in_time_features(user, seconds, amount, country)
+    del order
     in_holiday = (seconds >= h_start) & (seconds < h_end)
-    hour = (seconds % 86_400) // 3600
-    risk = np.array([v[2] for v in CATEGORY_TABLE.values()])[merchant_category[merchant]]
-    rest = risk.copy()
-    for regime, mask in (("normal", ~in_holiday), ("holiday", in_holiday)):
-        w = WEIGHTS[regime]
-        rest[mask] += (
-            w["n_1h"] * np.log1p(features["n_1h"][mask])
-            + w["n_24h"] * np.log1p(features["n_24h"][mask])
-            + w["amount_z"] * np.clip(features["amount_z"][mask], -2.0, 4.0)
-            + w["new_country"] * features["new_country"][mask]
-            + w["abroad"] * (country[mask] != user_country[user[mask]])
-            + w["night"] * (hour[mask] < 5)
-            + w["card_testing"] * ((features["n_1h"][mask] >= 1) & (amount[mask] < 5.0))
-        )
-    p = sigmoid(solve_intercept(rest, fraud_rate) + rest)
+    p = _fraud_probability(
+        user,
+        seconds,
+        amount,
+        merchant_country[merchant],
+        in_holiday,
+        risk=np.array([v[2] for v in CATEGORY_TABLE.values()])[merchant_category[merchant]],
+        home=user_country[user],
+        fraud_rate=fraud_rate,
+    )
     is_fraud = rng.uniform(size=n) < p
     delay_days = np.clip(rng.lognormal(np.log(21.0), 0.6, size=n), 2.0, 75.0)
-    chargeback = np.where(is_fraud, seconds + np.round(delay_days * 86_400.0), np.nan)
 
-    by_time = np.argsort(seconds.astype(np.int64) * n_users + user, kind="stable")
-    timestamps = utc_timestamps(start_ts, seconds[by_time])
-    chargeback_at = pd.Series(
-        pd.DatetimeIndex(
-            np.where(
-                np.isnan(chargeback[by_time]),
-                np.datetime64("NaT"),
-                (
-                    start_ts.value + np.nan_to_num(chargeback[by_time]).astype(np.int64) * 10**9
-                ).astype("M8[ns]"),
-            )
-        ).tz_localize("UTC")
-    )
+    by_time = stable_argsort(seconds.astype(np.int64) * n_users + user)
+    chargeback_at = _chargebacks(start_ts, seconds[by_time], is_fraud[by_time], delay_days[by_time])
+    del delay_days
     m = merchant[by_time]
+    del merchant
+    u = user[by_time]
+    del user
     return pd.DataFrame(
         {
             "transaction_id": np.arange(n, dtype=np.int64),
-            "timestamp": timestamps,
-            "user_id": user[by_time].astype(np.int64),
-            "card_country": pd.Categorical.from_codes(
-                user_country[user[by_time]], categories=list(COUNTRIES)
-            ),
-            "merchant_id": m.astype(np.int64),
+            "timestamp": utc_timestamps(start_ts, seconds[by_time]),
+            "user_id": u,
+            "card_country": pd.Categorical.from_codes(user_country[u], categories=list(COUNTRIES)),
+            "merchant_id": m,
             "merchant_category": pd.Categorical.from_codes(
                 merchant_category[m], categories=list(CATEGORIES)
             ),
@@ -347,10 +335,56 @@ def make_transactions(
             ),
             "amount": amount[by_time],
             "holiday": in_holiday[by_time],
-            "is_fraud": is_fraud[by_time].astype(np.int8),
+            "is_fraud": is_fraud[by_time].view(np.int8),
             "chargeback_at": chargeback_at,
             "oracle_p_fraud": np.round(p[by_time], 6),
-        }
+        },
+        copy=False,  # every column is a fresh array: no second copy at the peak
+    )
+
+
+def _fraud_probability(
+    user: np.ndarray,
+    seconds: np.ndarray,
+    amount: np.ndarray,
+    country: np.ndarray,
+    in_holiday: np.ndarray,
+    *,
+    risk: np.ndarray,
+    home: np.ndarray,
+    fraud_rate: float,
+) -> np.ndarray:
+    """True fraud probability of rows sorted by (card, time), from the regime's weights."""
+    features = point_in_time_features(user, seconds, amount, country)
+    hour = (seconds % 86_400) // 3600
+    rest = risk
+    for regime, mask in (("normal", ~in_holiday), ("holiday", in_holiday)):
+        w = WEIGHTS[regime]
+        rest[mask] += (
+            w["n_1h"] * np.log1p(features["n_1h"][mask])
+            + w["n_24h"] * np.log1p(features["n_24h"][mask])
+            + w["amount_z"] * np.clip(features["amount_z"][mask], -2.0, 4.0)
+            + w["new_country"] * features["new_country"][mask]
+            + w["abroad"] * (country[mask] != home[mask])
+            + w["night"] * (hour[mask] < 5)
+            + w["card_testing"] * ((features["n_1h"][mask] >= 1) & (amount[mask] < 5.0))
+        )
+    return sigmoid(solve_intercept(rest, fraud_rate) + rest)
+
+
+def _chargebacks(
+    start: pd.Timestamp, seconds: np.ndarray, is_fraud: np.ndarray, delay_days: np.ndarray
+) -> pd.Series:
+    """When each fraud's chargeback arrives (NaT for legitimate rows)."""
+    chargeback = np.where(is_fraud, seconds + np.round(delay_days * 86_400.0), np.nan)
+    return pd.Series(
+        pd.DatetimeIndex(
+            np.where(
+                np.isnan(chargeback),
+                np.datetime64("NaT"),
+                (start.value + np.nan_to_num(chargeback).astype(np.int64) * 10**9).astype("M8[ns]"),
+            )
+        ).tz_localize("UTC")
     )
 
 
