@@ -102,19 +102,27 @@ def point_in_time_features(
     now = np.searchsorted(key, key, side="left")
     n_1h = now - np.searchsorted(key, key - 3_600, side="left")
     n_24h = now - np.searchsorted(key, key - 86_400, side="left")
+    del key, now
     first = np.r_[True, user[1:] != user[:-1]]
     start = np.maximum.accumulate(np.where(first, np.arange(user.size), 0))
+    del first
     previous = np.arange(user.size) - start  # earlier transactions of the card (by order)
     log_amount = np.log(amount)
     cumulative = np.cumsum(log_amount)
-    before = cumulative - log_amount - np.where(start > 0, cumulative[start - 1], 0.0)
+    before = cumulative - log_amount
+    before -= np.where(start > 0, cumulative[start - 1], 0.0)
+    del cumulative, start
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_before = np.where(previous > 0, before / np.maximum(previous, 1), np.nan)
+    del before
     amount_z = np.where(previous > 0, log_amount - mean_before, 0.0)
+    del mean_before, log_amount
     pair = user.astype(np.int64) * len(COUNTRIES) + country
     order = stable_argsort(pair)
     sorted_pair = pair[order]
+    del pair
     first_of_pair = np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]
+    del sorted_pair
     new_country = np.zeros(user.size, dtype=bool)
     new_country[order] = first_of_pair
     new_country &= previous > 0
