@@ -46,3 +46,41 @@ def rowwise_dot(
             "ij,ij->i", left[left_rows[begin:end]], right[right_rows[begin:end]]
         )
     return out
+
+
+def choice(rng: np.random.Generator, size: int, p: np.ndarray) -> np.ndarray:
+    """``rng.choice(len(p), size=size, p=p)``: the same draws and the same values, faster.
+
+    numpy draws ``rng.random(size)`` and finds each value in the cumulative distribution with a
+    binary search; this draws the same values and finds them through a guide table (Walker's
+    "indexed search"), which spares most of the search's cache misses.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 1 or p.size == 0 or not np.all(p >= 0) or not np.isclose(p.sum(), 1.0):
+        raise ValueError("p must be a non-empty 1-d array of probabilities that sum to 1")
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    return searchsorted_unit(cdf, rng.random(size))
+
+
+def searchsorted_unit(cdf: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(cdf, values, side="right")`` for `values` in [0, 1).
+
+    `cdf` is ascending and ends at 1.0. The unit interval is cut into ``K`` buckets (a power of
+    two, about four per entry of `cdf`), so ``floor(value * K)`` is exact; the answer lies
+    between the answers for the bucket's two edges, which a table holds, and the few values
+    whose bucket holds an entry of `cdf` step forward to it.
+    """
+    bits = int(cdf.size).bit_length() + 2
+    buckets = 1 << bits
+    guide = np.searchsorted(cdf, np.arange(buckets + 1) / buckets, side="right")
+    bucket = (values * buckets).astype(np.int64)
+    index = guide[bucket]
+    upper = guide[bucket + 1]
+    active = np.flatnonzero(upper > index)
+    while active.size:
+        at = index[active]
+        step = cdf[at] <= values[active]
+        index[active[step]] += 1
+        active = active[step & (at + 1 < upper[active])]
+    return index

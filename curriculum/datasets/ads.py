@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from curriculum.datasets._arrays import stable_argsort
+from curriculum.datasets._arrays import choice, stable_argsort
 from curriculum.datasets._logistic import sigmoid, solve_intercept
 from curriculum.datasets._validation import (
     check_count,
@@ -181,9 +181,9 @@ def make_ad_impressions(
     user_activity = rng.pareto(1.5, size=n_users) + 1.0
 
     # impressions: who sees which creative where, when
-    user = rng.choice(n_users, size=n, p=user_activity / user_activity.sum())
+    user = choice(rng, n, user_activity / user_activity.sum())
     camp_weight = camp_budget / creatives_per_camp  # bigger budgets buy more impressions
-    creative = rng.choice(n_cre, size=n, p=camp_weight[cre_camp] / camp_weight[cre_camp].sum())
+    creative = choice(rng, n, camp_weight[cre_camp] / camp_weight[cre_camp].sum())
     camp = cre_camp[creative]
     adv = camp_adv[camp]
     position = rng.choice(4, size=n, p=POSITION_SHARE)
@@ -193,7 +193,7 @@ def make_ad_impressions(
         + np.exp(-0.5 * ((np.arange(24) - 20.0) / 3.0) ** 2)
         + 0.5 * np.exp(-0.5 * ((np.arange(24) - 12.5) / 2.0) ** 2)
     )
-    slot = rng.choice(days * 24, size=n, p=np.tile(hour_weight, days) / (hour_weight.sum() * days))
+    slot = choice(rng, n, np.tile(hour_weight, days) / (hour_weight.sum() * days))
     seconds = slot * 3600.0 + np.floor(rng.uniform(0, 3600, size=n))
     del slot
     order = stable_argsort(seconds.astype(np.int64))  # rows in time order (whole seconds)

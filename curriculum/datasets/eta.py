@@ -27,6 +27,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from curriculum.datasets._arrays import choice
 from curriculum.datasets._validation import (
     check_count,
     check_random_state,
@@ -57,8 +58,13 @@ INCIDENT_RATE = 0.05  # share of trips that hit an incident
 INCIDENT_SCALE = 0.6  # an incident multiplies the trip by 1 + 0.6 × Exp(1)
 
 
-def _bump(hour: np.ndarray, centre: float, width: float) -> np.ndarray:
-    return np.exp(-0.5 * ((hour - centre) / width) ** 2)
+def _bump(x: np.ndarray, centre: float, width: float) -> np.ndarray:
+    """``exp(-0.5 * ((x - centre) / width) ** 2)``, evaluated in one buffer."""
+    out = np.subtract(x, centre)
+    out /= width
+    np.square(out, out=out)
+    out *= -0.5
+    return np.exp(out, out=out)
 
 
 def _demand(hour_of_day: np.ndarray, weekend: np.ndarray) -> np.ndarray:
@@ -89,8 +95,11 @@ def traffic(hour_of_day: np.ndarray, weekend: np.ndarray) -> np.ndarray:
 
 def _to_km(lat: np.ndarray, lng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lat0, lng0 = CITY_CENTER
-    east = (lng - lng0) * KM_PER_DEG_LAT * math.cos(math.radians(lat0))
-    north = (lat - lat0) * KM_PER_DEG_LAT
+    east = np.subtract(lng, lng0)  # (lng - lng0) * KM_PER_DEG_LAT * cos(lat0), in place
+    east *= KM_PER_DEG_LAT
+    east *= math.cos(math.radians(lat0))
+    north = np.subtract(lat, lat0)
+    north *= KM_PER_DEG_LAT
     return east, north
 
 
@@ -109,9 +118,14 @@ def zone_of(lat: np.ndarray, lng: np.ndarray) -> pd.Categorical:
     east, north = _to_km(np.asarray(lat, float), np.asarray(lng, float))
     codes = np.full(east.shape, len(ZONES), dtype=np.int8)
     best = np.full(east.shape, np.inf)
+    scaled, other, inside = np.empty_like(east), np.empty_like(east), np.empty(east.shape, bool)
     for code, (x, y, spread, _) in enumerate(ZONES.values()):
-        scaled = ((east - x) ** 2 + (north - y) ** 2) / spread**2  # squared distance in spreads
-        inside = (scaled < 2.5**2) & (scaled < best)
+        # ((east - x) ** 2 + (north - y) ** 2) / spread**2: squared distance in spreads
+        np.square(np.subtract(east, x, out=scaled), out=scaled)
+        scaled += np.square(np.subtract(north, y, out=other), out=other)
+        scaled /= spread**2
+        np.less(scaled, 2.5**2, out=inside)
+        inside &= scaled < best
         codes[inside] = code
         np.copyto(best, scaled, where=inside)
     return pd.Categorical.from_codes(codes, categories=list(ZONE_NAMES))
@@ -194,7 +208,7 @@ def make_eta_trips(
     hours = np.arange(days * 24)
     day_of_week = (start_ts.day_of_week + hours // 24) % 7
     demand = _demand((hours % 24).astype(float), day_of_week >= 5)
-    hour = np.sort(rng.choice(hours, size=n, p=demand / demand.sum()))
+    hour = np.sort(choice(rng, n, demand / demand.sum()))  # hours[i] == i
     seconds = hour * 3600.0 + np.floor(rng.uniform(0, 3600, size=n))
     seconds.sort()
     weather_blocks = rng.choice(
@@ -224,7 +238,8 @@ def make_eta_trips(
             "dropoff_zone": zone_of(dropoff_lat, dropoff_lng),
             "route_distance_km": route_km,
             "weather": pd.Categorical.from_codes(weather_code, categories=list(WEATHER)),
-        }
+        },
+        copy=False,  # every column is a fresh array: no second copy at the peak
     )
     geometry = _geometry(trips)
     trips["routing_eta_s"] = _routing_eta(route_km, geometry[0])
@@ -241,8 +256,11 @@ def _geometry(trips: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distance of the trip's midpoint from downtown, and the pickup in km east/north."""
     pick_e, pick_n = _to_km(trips["pickup_lat"].to_numpy(), trips["pickup_lng"].to_numpy())
     drop_e, drop_n = _to_km(trips["dropoff_lat"].to_numpy(), trips["dropoff_lng"].to_numpy())
-    mid = np.hypot((pick_e + drop_e) / 2, (pick_n + drop_n) / 2)
-    return mid, pick_e, pick_n
+    drop_e += pick_e  # the midpoint, (pick + drop) / 2, in place
+    drop_e /= 2
+    drop_n += pick_n
+    drop_n /= 2
+    return np.hypot(drop_e, drop_n, out=drop_e), pick_e, pick_n
 
 
 def _routing_eta(route_km: np.ndarray, mid: np.ndarray) -> np.ndarray:
@@ -255,20 +273,46 @@ def _median_free_mean(
 ) -> np.ndarray:
     """m(x): the duration before the noise factor N, from observable columns only."""
     mid, pick_e, pick_n = _geometry(trips) if geometry is None else geometry
-    hour, weekday = hour_and_weekday(trips["request_time"])
-    hour = np.floor(hour * 60.0) / 60.0  # to the minute
-    weekend = weekday >= 5
-    density = 0.35 + 0.65 * np.exp(-0.5 * (mid / 3.5) ** 2)
+    # the formulas below are evaluated in place, in the order written, so the values are those of
+    #   congestion = 1 + traffic(hour, weekend) * density + weather * (0.5 + 0.5 * density)
+    #   overhead = 45 + 90 * bump(|pickup|, 1.2) + 240 * bump(|pickup - airport|, 0.8)
+    #   m(x) = routing_eta * congestion + overhead
+    congestion = _traffic_to_the_minute(trips["request_time"])
+    density = _bump(mid, 0.0, 3.5)
+    density *= 0.65
+    density += 0.35
+    congestion *= density
+    congestion += 1.0
     effects = np.array([WEATHER_EFFECT[w] for w in WEATHER])
     weather = effects[pd.Categorical(trips["weather"], categories=list(WEATHER)).codes]
-    congestion = 1.0 + traffic(hour, weekend) * density + weather * (0.5 + 0.5 * density)
+    density *= 0.5
+    density += 0.5
+    weather *= density
+    congestion += weather
+    del weather, density
     airport_e, airport_n = ZONES["airport"][:2]
-    overhead = (
-        45.0
-        + 90.0 * np.exp(-0.5 * (np.hypot(pick_e, pick_n) / 1.2) ** 2)
-        + 240.0 * np.exp(-0.5 * (np.hypot(pick_e - airport_e, pick_n - airport_n) / 0.8) ** 2)
+    overhead = _bump(np.hypot(pick_e, pick_n), 0.0, 1.2)
+    overhead *= 90.0
+    overhead += 45.0
+    near_airport = _bump(np.hypot(pick_e - airport_e, pick_n - airport_n), 0.0, 0.8)
+    near_airport *= 240.0
+    overhead += near_airport
+    del near_airport
+    congestion *= trips["routing_eta_s"].to_numpy(dtype=float)
+    congestion += overhead
+    return congestion
+
+
+def _traffic_to_the_minute(request_time: pd.Series) -> np.ndarray:
+    """``traffic`` at each request's minute, looked up in a table of the week's minutes."""
+    hour, weekday = hour_and_weekday(request_time)
+    minute = np.floor(hour * 60.0).astype(np.int64)
+    minute[weekday >= 5] += 24 * 60
+    of_day = np.arange(24 * 60) / 60.0
+    table = np.concatenate(
+        [traffic(of_day, np.zeros(of_day.size, bool)), traffic(of_day, np.ones(of_day.size, bool))]
     )
-    return trips["routing_eta_s"].to_numpy(dtype=float) * congestion + overhead
+    return table[minute]
 
 
 def _noise_cdf(t: float) -> float:

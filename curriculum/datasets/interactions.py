@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from curriculum.datasets._arrays import rowwise_dot
+from curriculum.datasets._arrays import choice, rowwise_dot
 from curriculum.datasets._validation import (
     check_count,
     check_fraction,
@@ -216,12 +216,12 @@ def _log_impressions(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Times, users and the items the logging policy showed them, with its propensities."""
     hour_weight = 0.3 + np.exp(-0.5 * ((np.arange(24) - 20.0) / 3.0) ** 2)
-    slot = rng.choice(days * 24, size=n, p=np.tile(hour_weight, days) / (hour_weight.sum() * days))
+    slot = choice(rng, n, np.tile(hour_weight, days) / (hour_weight.sum() * days))
     seconds = slot * 3600.0
     del slot
     seconds += np.floor(rng.uniform(0, 3600, size=n))
     seconds.sort()
-    user = rng.choice(len(user_activity), size=n, p=user_activity / user_activity.sum())
+    user = choice(rng, n, user_activity / user_activity.sum())
     explore = rng.uniform(size=n) < EXPLORE_SHARE
     order = np.argsort(released, kind="stable")
     available = np.searchsorted(released[order], seconds, side="right")  # released by then

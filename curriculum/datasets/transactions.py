@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from curriculum.datasets._arrays import stable_argsort
+from curriculum.datasets._arrays import choice, stable_argsort
 from curriculum.datasets._logistic import sigmoid, solve_intercept
 from curriculum.datasets._validation import (
     check_count,
@@ -246,14 +246,12 @@ def make_transactions(
     intensity = 0.15 + np.exp(-0.5 * ((hour_of_day - 13.0) / 4.0) ** 2)
     in_holiday_hour = (hours * 3600.0 >= h_start) & (hours * 3600.0 < h_end)
     intensity = intensity * np.where(in_holiday_hour, 1.5, 1.0)
-    slot = rng.choice(hours.size, size=n_legit, p=intensity / intensity.sum())
+    slot = choice(rng, n_legit, intensity / intensity.sum())
     legit_seconds = slot * 3600.0 + np.floor(rng.uniform(0, 3600, size=n_legit))
     legit_holiday = (legit_seconds >= h_start) & (legit_seconds < h_end)
-    legit_user = rng.choice(n_users, size=n_legit, p=user_activity / user_activity.sum())
+    legit_user = choice(rng, n_legit, user_activity / user_activity.sum())
     explore = rng.uniform(size=n_legit) < np.where(legit_holiday, 0.35, 0.12)
-    popular = rng.choice(
-        n_merchants, size=n_legit, p=merchant_popularity / merchant_popularity.sum()
-    )
+    popular = choice(rng, n_legit, merchant_popularity / merchant_popularity.sum())
     legit_merchant = np.where(
         explore, popular, favourites[legit_user, rng.integers(0, 8, size=n_legit)]
     )
@@ -281,9 +279,7 @@ def make_transactions(
         n_merchants, size=max(1, n_attacks // 15), p=merchant_weight / merchant_weight.sum()
     )
     use_ring = rng.uniform(size=n_attacks) < 0.3
-    attack_merchant = rng.choice(
-        n_merchants, size=attack_rows, p=merchant_weight / merchant_weight.sum()
-    )
+    attack_merchant = choice(rng, attack_rows, merchant_weight / merchant_weight.sum())
     attack_merchant = np.where(
         use_ring[row_attack],
         ring[rng.integers(0, ring.size, size=n_attacks)][row_attack],
