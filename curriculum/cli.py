@@ -173,8 +173,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from curriculum.syllabus import select_days
 
     if not args.skip_datasets:
-        console.print(f"… data generators at {args.rows:,} rows")
-        console.print(generators_table(benchmark_generators(args.rows)))
+        console.print(f"… data generators at {args.rows:,} rows, {args.repeat} timed runs each")
+        console.print(generators_table(benchmark_generators(args.rows, args.repeat)))
     if args.grading:
         from curriculum.bench import benchmark_grading
         from curriculum.syllabus import get_day
@@ -356,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time generators, execution, mlsd check, the quick run")
     p.add_argument("days", nargs="*", metavar="DAY", help=days_help)
     p.add_argument("--rows", type=int, default=1_000_000, help="rows per generator (1,000,000)")
+    p.add_argument(
+        "--repeat", type=int, default=3, help="timed runs per generator; the best counts (3)"
+    )
     p.add_argument("--skip-datasets", action="store_true", help="do not time the generators")
     p.add_argument("--skip-notebooks", action="store_true", help="do not time the notebooks")
     p.add_argument(

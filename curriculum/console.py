@@ -167,14 +167,16 @@ def bench_table(result: BenchResult) -> Table:
 
 def generators_table(timings: Iterable[GeneratorTiming]) -> Table:
     """``mlsd bench``: rows per second and peak memory of each data generator."""
-    table = Table(title="Data generators")
-    for column in ("generator", "rows", "seconds", "rows/s", "peak MB", "frame MB", "peak/frame"):
+    table = Table(title="Data generators (best and median of the timed runs)")
+    columns = ("generator", "rows", "best s", "median s", "rows/s", "peak MB", "frame MB")
+    for column in (*columns, "peak/frame"):
         table.add_column(column, justify="left" if column == "generator" else "right")
     for t in timings:
         table.add_row(
             t.name,
             f"{t.rows:,}",
             f"{t.seconds:.2f}",
+            f"{t.median_seconds:.2f}",
             f"{t.rows_per_second:,.0f}",
             f"{t.peak_bytes / 1e6:.0f}",
             f"{t.frame_bytes / 1e6:.0f}",
