@@ -383,6 +383,27 @@ def test_propensities_are_the_loggers_probabilities(interactions):
     assert interactions["clicked"].mean() > 1.5 * explore.mean()
 
 
+def test_cold_start_items_are_reached_through_their_content(interactions):
+    """New items have too few clicks for popularity; the user's taste for the item's category
+    (content known at release) ranks them far better, and the oracle better still."""
+    released = interactions.groupby("item_id")["item_released_at"].first()
+    new_items = np.sort(released.index[released > interactions["timestamp"].min()].to_numpy())
+    users = np.sort(interactions["user_id"].unique())
+    categories = interactions.groupby("item_id")["item_category"].first().cat.codes[new_items]
+    content = _user_category_ctr(interactions, users)[:, categories.to_numpy()]
+    online = {
+        name: _top_k_click_probability(interactions, scores, users, new_items, k=5)
+        for name, scores in {
+            "content": content,
+            "popular": baseline_scores(interactions, users, new_items),
+            "oracle": oracle_scores(interactions, users, new_items),
+        }.items()
+    }
+    assert len(new_items) >= 20
+    assert online["content"] > 1.3 * online["popular"], online
+    assert online["content"] < online["oracle"], online
+
+
 def _recall_at(scores, users, positives, k=20):
     top = np.argsort(-scores, axis=1)[:, :k]
     hits = total = 0
@@ -400,21 +421,26 @@ def _top_k_click_probability(frame, scores, users, items, k=20):
     return float(np.take_along_axis(truth, top, axis=1).mean())
 
 
-def _category_ctr_scores(train, users, items, categories):
-    """A simple learned ranker: smoothed user x category CTR times smoothed item CTR."""
+def _user_category_ctr(train, users):
+    """Each user's smoothed CTR on each item category (users x 10)."""
     overall = train["clicked"].mean()
     by_category = train.groupby(["user_id", train["item_category"].cat.codes])["clicked"].agg(
         ["sum", "count"]
     )
-    user_category = (
+    return (
         ((by_category["sum"] + 5 * overall) / (by_category["count"] + 5))
         .unstack(fill_value=overall)
         .reindex(index=users, columns=range(10), fill_value=overall)
         .to_numpy()
     )
+
+
+def _category_ctr_scores(train, users, items, categories):
+    """A simple learned ranker: smoothed user x category CTR times smoothed item CTR."""
+    overall = train["clicked"].mean()
     by_item = train.groupby("item_id")["clicked"].agg(["sum", "count"]).reindex(items, fill_value=0)
     item_ctr = ((by_item["sum"] + 20 * overall) / (by_item["count"] + 20)).to_numpy()
-    return user_category[:, categories] * item_ctr[None, :]
+    return _user_category_ctr(train, users)[:, categories] * item_ctr[None, :]
 
 
 def test_oracle_beats_most_popular_and_no_model_beats_the_oracle(interactions):
