@@ -358,7 +358,11 @@ def _fraud_probability(
     home: np.ndarray,
     fraud_rate: float,
 ) -> np.ndarray:
-    """True fraud probability of rows sorted by (card, time), from the regime's weights."""
+    """True fraud probability of rows sorted by (card, time), from the regime's weights.
+
+    `risk` (the merchant category's base logit per row) is the working buffer: it is updated in
+    place, so pass an array nobody else holds.
+    """
     features = point_in_time_features(user, seconds, amount, country)
     hour = (seconds % 86_400) // 3600
     rest = risk
