@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from curriculum.datasets._arrays import choice, rowwise_dot
+from curriculum.datasets._logistic import sigmoid
 from curriculum.datasets._validation import (
     check_count,
     check_fraction,
@@ -301,7 +302,7 @@ def oracle_click_probability(
 
 
 def _click_probability(affinity: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-(affinity - CLICK_OFFSET)))
+    return sigmoid(affinity - CLICK_OFFSET)
 
 
 def baseline_scores(train: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
