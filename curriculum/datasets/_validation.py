@@ -54,10 +54,14 @@ def check_start(name: str, value: object) -> pd.Timestamp:
 
 
 def utc_timestamps(start: pd.Timestamp, seconds: np.ndarray) -> pd.Series:
-    """``start`` plus whole seconds, as ``datetime64[ns, UTC]`` values."""
-    ns = np.round(seconds).astype(np.int64)
+    """``start`` plus whole seconds, as ``datetime64[ns, UTC]`` values (NaN seconds: NaT)."""
+    missing = np.isnan(seconds)
+    has_missing = bool(missing.any())
+    ns = np.round(np.where(missing, 0.0, seconds) if has_missing else seconds).astype(np.int64)
     ns *= 1_000_000_000
     ns += start.value
+    if has_missing:
+        ns[missing] = np.iinfo(np.int64).min  # numpy's NaT
     return pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"))
 
 

@@ -385,15 +385,7 @@ def _chargebacks(
 ) -> pd.Series:
     """When each fraud's chargeback arrives (NaT for legitimate rows)."""
     chargeback = np.where(is_fraud, seconds + np.round(delay_days * 86_400.0), np.nan)
-    return pd.Series(
-        pd.DatetimeIndex(
-            np.where(
-                np.isnan(chargeback),
-                np.datetime64("NaT"),
-                (start.value + np.nan_to_num(chargeback).astype(np.int64) * 10**9).astype("M8[ns]"),
-            )
-        ).tz_localize("UTC")
-    )
+    return utc_timestamps(start, chargeback)
 
 
 def _holiday_window(
