@@ -391,14 +391,7 @@ class GradingSession:
                     try:
                         yield future.result()
                     except Exception as exc:  # a worker process died: still a row
-                        job = futures[future]
-                        yield zero_result(
-                            job.student,
-                            job.day,
-                            job.notebook,
-                            job.source,
-                            f"grading failed: {type(exc).__name__}: {exc}",
-                        )
+                        yield _failed(futures[future], exc, "grading failed")
 
     # -- results --------------------------------------------------------------------------------
 
@@ -497,6 +490,12 @@ def _database_folder(db_url: str | None) -> list[Path]:
     return []
 
 
+def _failed(job: GradeJob, exc: Exception, what: str) -> JobResult:
+    """Zeros for a job whose worker failed, with the reason."""
+    reason = f"{what}: {type(exc).__name__}: {exc}"
+    return zero_result(job.student, job.day, job.notebook, job.source, reason)
+
+
 def _run_on_dask(address: str, jobs: list[GradeJob]) -> Iterator[JobResult]:
     try:
         from distributed import Client
@@ -516,14 +515,7 @@ def _run_on_dask(address: str, jobs: list[GradeJob]) -> Iterator[JobResult]:
             try:
                 yield future.result()
             except Exception as exc:  # a worker died or the job could not be shipped
-                job = index[future.key]
-                yield zero_result(
-                    job.student,
-                    job.day,
-                    job.notebook,
-                    job.source,
-                    f"grading failed on the Dask cluster: {type(exc).__name__}: {exc}",
-                )
+                yield _failed(index[future.key], exc, "grading failed on the Dask cluster")
 
 
 def _last_line(text: str | None) -> str:
