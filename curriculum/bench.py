@@ -179,7 +179,7 @@ def benchmark_grading(
     Each run grades the whole batch from scratch (a fresh gradebook), so the times compare the
     serial and the parallel batch directly.
     """
-    from curriculum.grader import GradingSession
+    from curriculum.grading.session import GradingSession
     from curriculum.notebooks import inject_parameters, read_notebook
 
     timings = []

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from curriculum.course import Course
 from curriculum.errors import CourseError
-from curriculum.grader import GradingSession, NotebookGrade
+from curriculum.grading.feedback import write_feedback
+from curriculum.grading.results import NotebookGrade
+from curriculum.grading.session import GradingSession
 from curriculum.notebooks import grade_cells, read_notebook
 from curriculum.syllabus import SYLLABUS, Day, NotebookSpec, get_day
 
@@ -118,7 +120,7 @@ def check_notebook(
             ]
             written = None
             if feedback and not grade.error:
-                html = session.feedback(day, LEARNER).get(spec.filename)
+                html = write_feedback(session, day, LEARNER).get(spec.filename)
                 if html is not None:
                     written = feedback_path(path)
                     shutil.copyfile(html, written)

@@ -1,7 +1,8 @@
 """The ``mlsd`` command. Each sub-command parses its arguments and makes one library call.
 
 Bad input (an unknown day, a missing file, a file that is not a notebook, a bad ``-p`` value)
-ends with exit code 2 and one line naming the problem.
+ends with exit code 2 and one line naming the problem; grading that cannot run (nbgrader refuses
+the course, an unreachable gradebook or cluster) ends with exit code 1.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from curriculum import __version__
-from curriculum.errors import CourseError
+from curriculum.errors import CourseError, MlsdError
 from curriculum.syllabus import day_ids
-
-USAGE_ERROR = 2
 
 
 def _course():
@@ -105,10 +104,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     """Autograde a batch of submissions DIR/<student>/<day>/*.ipynb and write a grades CSV."""
-    from curriculum.autograde import Limits
+    from rich.text import Text
+
     from curriculum.console import batch_table, console
-    from curriculum.grader import course_cell_timeout, grade_batch
-    from curriculum.sandbox import describe_mode as choose_sandbox_mode
+    from curriculum.grading.batch import grade_batch
+    from curriculum.grading.course_config import course_cell_timeout
+    from curriculum.grading.limits import Limits
+    from curriculum.grading.sandbox import describe_mode
     from curriculum.syllabus import get_day
 
     course = _course()
@@ -119,7 +121,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         total = sum(g.score for g in grades)
         best = sum(g.max_score for g in grades)
         error = next((g.error for g in grades if g.error), "")
-        console.print(f"graded {student}: {total:g}/{best:g}" + (f" ({error})" if error else ""))
+        line = f"graded {student}: {total:g}/{best:g}" + (f" ({error})" if error else "")
+        console.print(Text(line))
 
     try:
         limits = Limits(
@@ -127,11 +130,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
             wall_limit=args.wall_limit,
             memory_mb=args.memory_mb,
             output_limit_mb=args.output_limit_mb,
+            disk_mb=args.disk_mb,
+            max_processes=args.max_processes,
         )
     except ValueError as exc:
         raise CourseError(str(exc)) from None
-    sandbox = choose_sandbox_mode(args.sandbox)
-    console.print(f"Isolation: {sandbox}")
+    console.print(Text(f"Isolation: {describe_mode(args.sandbox)}"))
     grades = grade_batch(
         course,
         day,
@@ -146,7 +150,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         force=args.force,
     )
     console.print(batch_table(grades))
-    console.print(f"Grades: {csv_path}  Autograded notebooks: {course.root / 'autograded'}")
+    console.print(Text(f"Grades: {csv_path}  Autograded notebooks: {course.root / 'autograded'}"))
     return 0
 
 
@@ -172,7 +176,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from curriculum.console import bench_table, console, generators_table
     from curriculum.syllabus import select_days
 
-    if not args.skip_datasets:
+    if not args.skip_datasets and not args.grading:
         console.print(f"… data generators at {args.rows:,} rows, {args.repeat} timed runs each")
         console.print(generators_table(benchmark_generators(args.rows, args.repeat)))
     if args.grading:
@@ -334,14 +338,28 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=8192,
         metavar="MB",
-        help="address-space limit of each kernel (default: 8192; 0 for none)",
+        help="memory of each notebook's sandbox, its processes and /tmp together (default: 8192)",
     )
     p.add_argument(
         "--output-limit-mb",
         type=float,
         default=10.0,
         metavar="MB",
-        help="stop a notebook whose output grows past this size (default: 10)",
+        help="output kept per notebook; more is truncated (default: 10)",
+    )
+    p.add_argument(
+        "--disk-mb",
+        type=int,
+        default=1024,
+        metavar="MB",
+        help="writable space of each notebook's sandbox (default: 1024)",
+    )
+    p.add_argument(
+        "--max-processes",
+        type=int,
+        default=512,
+        metavar="N",
+        help="processes and threads each notebook's sandbox may run (default: 512)",
     )
     p.set_defaults(func=cmd_grade)
 
@@ -392,9 +410,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         return args.func(args)
-    except CourseError as exc:
+    except MlsdError as exc:
         print(f"mlsd {args.command}: error: {exc}", file=sys.stderr)
-        return USAGE_ERROR
+        return exc.exit_code
     except KeyboardInterrupt:
         print("mlsd: interrupted", file=sys.stderr)
         return 130

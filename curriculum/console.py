@@ -9,10 +9,11 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from curriculum.bench import BenchResult, GeneratorTiming
 from curriculum.check import CheckResult
-from curriculum.grader import NotebookGrade
+from curriculum.grading.results import NotebookGrade
 from curriculum.runner import RunResult
 from curriculum.syllabus import Day
 
@@ -50,7 +51,7 @@ def days_table(rows: Iterable[tuple[Day, str]]) -> Table:
     for day, status in rows:
         notebooks = ", ".join(nb.filename for nb in day.notebooks)
         style = "green" if status == "in sync" else "red"
-        table.add_row(day.id, day.title, day.case, notebooks, f"[{style}]{status}[/]")
+        table.add_row(day.id, day.title, day.case, notebooks, Text(status, style=style))
     return table
 
 
@@ -74,7 +75,13 @@ def run_table(results: Iterable[RunResult]) -> Table:
         headline = "\n".join(h.format() for h in r.headlines) or "—"
         status = r.status if r.ok else f"{r.status}\n{r.error}"
         table.add_row(
-            r.day, r.notebook, f"[{style}]{status}[/]", f"{r.seconds:.1f}", score, manual, headline
+            r.day,
+            r.notebook,
+            Text(status, style=style),
+            f"{r.seconds:.1f}",
+            score,
+            manual,
+            headline,
         )
     return table
 
@@ -92,7 +99,7 @@ def grade_table(grade: NotebookGrade) -> Table:
         else:
             result = q.message or ("not answered yet" if not q.autograded else "failed")
             style = "red"
-        table.add_row(q.grade_id, _points(q.points), f"{q.max_points:g}", f"[{style}]{result}[/]")
+        table.add_row(q.grade_id, _points(q.points), f"{q.max_points:g}", Text(result, style=style))
     table.add_row("total", f"{grade.score:g}", f"{grade.max_score:g}", "", style="bold")
     return table
 
@@ -108,12 +115,10 @@ def show_check(result: CheckResult) -> None:
         where = "a bubblewrap sandbox" if grade.sandbox == "bwrap" else "a throw-away folder"
         console.print(f"Your code ran in {where}, as it will when your instructor grades it.")
     if grade.error:
-        console.print(
-            f"[red]{result.day.id}/{result.notebook.filename} could not be fully graded: "
-            f"{grade.error}[/]"
-        )
+        where = f"{result.day.id}/{result.notebook.filename}"
+        console.print(Text(f"{where} could not be fully graded: {grade.error}", style="red"))
     for note in grade.notes:
-        console.print(f"[yellow]note: {note}[/]")
+        console.print(Text(f"note: {note}", style="yellow"))
     console.print(grade_table(grade))
     auto = f"autograded {grade.auto_score:g}/{grade.auto_max_score:g}"
     manual = grade.max_score - grade.auto_max_score
@@ -122,7 +127,7 @@ def show_check(result: CheckResult) -> None:
         + (f"; {manual:g} points graded by a person)" if manual else ")")
     )
     if result.feedback:
-        console.print(f"Feedback: {result.feedback}")
+        console.print(Text(f"Feedback: {result.feedback}"))
 
 
 def batch_table(grades: Iterable[NotebookGrade]) -> Table:
@@ -133,11 +138,11 @@ def batch_table(grades: Iterable[NotebookGrade]) -> Table:
     for g in grades:
         note = g.error or "; ".join(f"{q.grade_id}: {q.message}" for q in g.questions if q.message)
         table.add_row(
-            g.student,
+            Text(g.student),
             g.notebook,
             f"{g.auto_score:g}/{g.auto_max_score:g}",
             f"{g.score:g}/{g.max_score:g}",
-            note[:120],
+            Text(note[:120]),
         )
     return table
 
@@ -188,6 +193,6 @@ def generators_table(timings: Iterable[GeneratorTiming]) -> Table:
 def problems_report(problems: list[str], ok: str) -> None:
     """Print a list of problems in red, or `ok` in green."""
     for line in problems:
-        console.print(f"[red]{line}[/]", markup=True)
+        console.print(Text(line, style="red"))
     if not problems:
         console.print(f"[green]{ok}[/]")

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 from curriculum.course import Course
-from curriculum.errors import CourseError
-from curriculum.grader import nbgrader_api
+from curriculum.errors import GradingError
+from curriculum.grading.course_config import nbgrader_api
 from curriculum.syllabus import Day
 
 IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
@@ -25,7 +25,7 @@ def build_release(course: Course, day: Day, dest: Path) -> Path:
 
     Raises
     ------
-    CourseError
+    GradingError
         If nbgrader refuses the source notebooks (e.g. duplicate grade ids, bad metadata).
     """
     dest = Path(dest).resolve()
@@ -41,7 +41,7 @@ def build_release(course: Course, day: Day, dest: Path) -> Path:
     if not result.get("success"):
         log = (result.get("error") or result.get("log") or "").strip().splitlines()
         reason = next((line for line in reversed(log) if "Error" in line), log[-1] if log else "")
-        raise CourseError(f"nbgrader could not generate {day.id}: {reason.strip()}")
+        raise GradingError(f"nbgrader could not generate {day.id}: {reason.strip()}")
     return dest / day.id
 
 

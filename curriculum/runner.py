@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from curriculum.course import Course
-from curriculum.grader import GradingSession
+from curriculum.grading.course_config import KERNEL_ARGUMENTS
+from curriculum.grading.session import GradingSession
 from curriculum.notebooks import check_parameters, notebook_parameters, read_notebook
 from curriculum.report import Headline, read_headlines
 from curriculum.syllabus import Day, NotebookSpec
 
 REFERENCE_STUDENT = "reference"
-#: Kernel options for execution: no IPython history file, no start-up warnings in the output.
-KERNEL_ARGUMENTS = ("--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR")
 
 
 @dataclass

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 from curriculum.course import Course
-from curriculum.grader import GradingSession, NotebookGrade
+from curriculum.grading.results import NotebookGrade
+from curriculum.grading.session import GradingSession
 from curriculum.notebooks import inject_parameters, read_notebook
 from curriculum.syllabus import SYLLABUS, Day, NotebookSpec
 

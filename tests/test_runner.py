@@ -39,7 +39,10 @@ def _notebook(answer: str, extra: str = "") -> nbformat.NotebookNode:
         f"def double(x):\n    ### BEGIN SOLUTION\n    {answer}\n    ### END SOLUTION"
     )
     sol.metadata["nbgrader"] = SOLUTION
-    test = new_code_cell("assert double(3) == 6, 'double(3) should be 6'")
+    test = new_code_cell(
+        "from curriculum.exam import student\n"
+        "assert student.double(3) == 6, 'double(3) should be 6'"
+    )
     test.metadata["nbgrader"] = TEST
     cells = [params, sol, test] + ([new_code_cell(extra)] if extra else [])
     nb = new_notebook(

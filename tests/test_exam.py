@@ -1,0 +1,132 @@
+"""The test-authoring API: `student` gives copies of data and handles, never the learner's objects.
+
+Run here in one process (the loopback a notebook uses when it runs on its own), which encodes and
+decodes every value exactly as the examiner's socket does.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import curriculum.exam as exam
+
+
+@pytest.fixture()
+def notebook(monkeypatch):
+    """A learner's namespace, answered through the loopback."""
+    names: dict = {}
+    monkeypatch.setattr(exam, "_EXAMINER", exam._LocalExaminer(lambda: names))
+    return names
+
+
+def test_data_comes_back_as_a_copy(notebook):
+    notebook["trips"] = pd.DataFrame({"a": [1, 2]})
+    copy = exam.student.trips
+    copy["b"] = 0
+    assert list(notebook["trips"].columns) == ["a"]
+
+
+def test_arguments_go_in_as_copies(notebook):
+    def mutate(frame):
+        frame["x"] = 1
+        return len(frame.columns)
+
+    notebook["mutate"] = mutate
+    frame = pd.DataFrame({"a": [1]})
+    assert exam.student.mutate(frame) == 2
+    assert list(frame.columns) == ["a"], "the examiner's input must not change"
+
+
+def test_objects_that_are_not_data_come_back_as_handles(notebook):
+    class Model:
+        scale = 3
+
+        def predict(self, x):
+            return np.asarray(x) * self.scale
+
+    notebook["build"] = lambda: Model()
+    model = exam.student.build()
+    assert isinstance(model, exam.Remote)
+    assert model.scale == 3
+    np.testing.assert_array_equal(model.predict([1, 2]), [3, 6])
+
+
+@pytest.mark.parametrize("operation", ["==", "!=", "bool", "<", "float", "len"])
+def test_a_handle_cannot_pass_for_data(notebook, operation):
+    class Liar(float):
+        def __eq__(self, other):
+            return True
+
+        __ne__ = __eq__
+
+    notebook["cheat"] = lambda: Liar(1.0)
+    got = exam.student.cheat()
+    actions = {
+        "==": lambda: got == 1.0,
+        "!=": lambda: got != 1.0,
+        "bool": lambda: bool(got),
+        "<": lambda: got < 2,
+        "float": lambda: float(got),
+        "len": lambda: len(got),
+    }
+    with pytest.raises(TypeError):
+        actions[operation]()
+
+
+def test_the_learners_exceptions_are_raised_as_builtin_types(notebook):
+    class MyError(ValueError):
+        pass
+
+    def bad(kind):
+        raise {"value": ValueError("bad input"), "own": MyError("own"), "key": KeyError("k")}[kind]
+
+    notebook["bad"] = bad
+    with pytest.raises(ValueError, match="bad input"):
+        exam.student.bad("value")
+    with pytest.raises(ValueError, match="MyError: own"):
+        exam.student.bad("own")
+    with pytest.raises(KeyError):
+        exam.student.bad("key")
+
+
+def test_base_exceptions_do_not_escape_as_themselves(notebook):
+    def leave():
+        raise SystemExit(0)
+
+    notebook["leave"] = leave
+    with pytest.raises(exam.LearnerError, match="SystemExit"):
+        exam.student.leave()
+
+
+def test_missing_names_say_which_cell_to_run(notebook):
+    with pytest.raises(NameError, match="not defined in your notebook"):
+        exam.student.nothing_here  # noqa: B018
+
+
+def test_the_learners_code_can_call_the_tests_functions(notebook):
+    notebook["apply"] = lambda f, rows: [f(r) for r in rows]
+    seen = []
+    assert exam.student.apply(lambda r: seen.append(r) or r * 2, [1, 2]) == [2, 4]
+    assert seen == [1, 2]
+
+
+def test_warnings_of_the_learners_code_are_reported_not_raised(notebook, capsys):
+    def noisy():
+        warnings.warn("old API", FutureWarning, stacklevel=1)
+        return 1
+
+    notebook["noisy"] = noisy
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing may reach the test's own warning machinery
+        assert exam.student.noisy() == 1
+    assert "FutureWarning: old API" in capsys.readouterr().out
+
+
+def test_the_examiners_own_objects_cannot_be_sent(notebook):
+    notebook["identity"] = lambda x: x
+    with pytest.raises(ValueError, match="cannot be passed"):
+        exam.student.identity(object())
