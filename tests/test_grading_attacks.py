@@ -503,6 +503,9 @@ def test_directory_fallback_and_a_gradebook_elsewhere(course, tmp_path):
     with Gradebook(f"sqlite:///{db}", "mlsd-lab") as gb:
         assert gb.find_submission(DAY.id, "ada").score == 3
     assert not (tmp_path / "course" / "gradebook.db").exists()
+    graded = tmp_path / "course" / "autograded" / "ada" / DAY.id / SPEC.filename
+    text = graded.read_text(encoding="utf-8")
+    assert "20240601" not in text and "Hidden checks" in text, "autograded/ shows hidden tests"
 
 
 def test_parallel_equals_serial_and_a_batch_resumes(course, tmp_path, monkeypatch):

@@ -1,16 +1,15 @@
 """Feedback a learner may read: the graded notebook with hidden tests replaced by what they check.
 
-nbgrader's feedback shows every cell as it was graded, hidden tests included. Before the HTML is
-written, each hidden block becomes a comment listing the checks' teaching messages (taken from
-their assertions), and a failed test's traceback — which quotes the hidden code — becomes its
-one-line error.
+nbgrader's feedback shows every cell as it was graded, hidden tests included. So before a graded
+notebook is written to ``autograded/`` (and long before any feedback HTML), each hidden block
+becomes a comment listing the checks' teaching messages (taken from their assertions), and a
+failed test's traceback — which quotes the hidden code — becomes its one-line error.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -98,25 +97,12 @@ def redact(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def write_feedback(session, day, student: str) -> dict[str, Path]:
-    """Nbgrader's HTML feedback for a graded student, from redacted copies; filename → HTML."""
-    from curriculum.grading.course_config import nbgrader_api
+    """Nbgrader's HTML feedback for a graded student; filename → HTML.
 
-    with tempfile.TemporaryDirectory(prefix="mlsd-feedback-") as tmp:
-        redacted = Path(tmp) / "autograded"
-        for spec in day.notebooks:
-            graded = session.autograded_notebook(day, student, spec.filename)
-            if graded.exists():
-                target = redacted / student / day.id / spec.filename
-                target.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(redact(nbformat.read(graded, as_version=4)), target)
-        api = nbgrader_api(
-            session.course,
-            session.workdir,
-            autograded_directory=str(redacted),
-            release_directory=str(Path(tmp) / "release"),
-            db_url=session.db_url,
-        )
-        result = api.generate_feedback(day.id, student, force=True)
+    The session wrote the graded notebooks already redacted, so this is nbgrader's own
+    ``generate_feedback`` (the same as the instructor's formgrader button).
+    """
+    result = session.api.generate_feedback(day.id, student, force=True)
     if not result.get("success"):
         raise GradingError(
             "nbgrader could not write feedback: "

@@ -4,7 +4,8 @@
 autograding step of ``mlsd run``. It registers the day with nbgrader (without touching
 ``release/``), turns each student's notebook into a :class:`~curriculum.grading.job.GradeJob`,
 runs the jobs (:mod:`~curriculum.grading.executors`) and alone writes what they produce: the
-executed notebooks in ``autograded/``, the resume ledger beside them and the gradebook.
+executed notebooks in ``autograded/`` (hidden test code replaced by what it checks, so nbgrader's
+own feedback never shows it), the resume ledger beside them and the gradebook.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+import nbformat
+
 import curriculum
 from curriculum.course import Course
 from curriculum.errors import CourseError
 from curriculum.grading import gradebook
 from curriculum.grading.course_config import course_cell_timeout, nbgrader_api
 from curriculum.grading.executors import run_jobs
+from curriculum.grading.feedback import redact
 from curriculum.grading.job import GradeJob
 from curriculum.grading.ledger import read_ledger, write_ledger
 from curriculum.grading.limits import Limits, threads_per_kernel
@@ -232,8 +236,9 @@ class GradingSession:
         """Write a result to autograded/, the ledger and the gradebook; return the grade."""
         out = self.autograded_notebook(day, result.student, result.notebook)
         out.parent.mkdir(parents=True, exist_ok=True)
-        if result.executed:
-            out.write_text(result.executed, encoding="utf-8")
+        if result.executed:  # hidden test code never reaches autograded/ (nor feedback)
+            executed = redact(nbformat.reads(result.executed, as_version=4))
+            out.write_text(nbformat.writes(executed), encoding="utf-8")
         manual = gradebook.record(self.db_url, self.course_id, result)
         write_ledger(out, result)
         questions = [
