@@ -30,7 +30,9 @@ c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelA
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError('Replace this line with your code.')",
 }
-c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.text_stub = (
+    "✏️ YOUR ANSWER HERE (graded with a rubric: `mlsd check` shows it once you have answered)"
+)
 
 # Released notebooks carry no outputs; hidden tests never leave source/.
 c.ClearOutput.enabled = True

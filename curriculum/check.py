@@ -1,23 +1,30 @@
 """The self-study learner's instant feedback: ``mlsd check NOTEBOOK``.
 
-The learner's notebook is copied into a temporary nbgrader course and autograded there exactly as
-an instructor's autograder would (hidden tests included). Their file is only read.
+The learner's notebook is autograded in a temporary nbgrader course exactly as an instructor's
+``mlsd grade`` would (hidden tests in the examiner, the sandbox, the limits). Their file is only
+read. Beside it goes a feedback page (:mod:`curriculum.feedback_page`) with the rubric of every
+written answer they have attempted; in a workspace, the result is recorded for ``mlsd progress``.
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
 
 from curriculum.course import Course
 from curriculum.errors import CourseError
-from curriculum.grading.feedback import write_feedback
+from curriculum.feedback_page import feedback_page
 from curriculum.grading.results import NotebookGrade
 from curriculum.grading.session import GradingSession
 from curriculum.notebooks import grade_cells, read_notebook
+from curriculum.progress import record_check
+from curriculum.report import Headline, read_headlines
+from curriculum.rubrics import SelfAssessment, self_assessments
 from curriculum.syllabus import SYLLABUS, Day, NotebookSpec, get_day
+from curriculum.workspace import find_workspace
 
 LEARNER = "you"
 
@@ -35,13 +42,19 @@ class CheckResult:
     grade : NotebookGrade
         Points per question.
     feedback : Path or None
-        nbgrader's HTML feedback written beside the learner's notebook.
+        The feedback page written beside the learner's notebook.
+    self_assessment : list of SelfAssessment
+        Each written answer: attempted or not, and then its rubric (and reference answer).
+    headlines : list of Headline
+        The lab's *baseline → you → oracle* numbers from the graded run.
     """
 
     day: Day
     notebook: NotebookSpec
     grade: NotebookGrade
     feedback: Path | None
+    self_assessment: list[SelfAssessment] = field(default_factory=list)
+    headlines: list[Headline] = field(default_factory=list)
 
 
 def identify_notebook(
@@ -88,40 +101,57 @@ def feedback_path(path: Path) -> Path:
 
 
 def check_notebook(
-    course: Course, path: Path, *, day_id: str | None = None, feedback: bool = True
+    course: Course,
+    path: Path,
+    *,
+    day_id: str | None = None,
+    feedback: bool = True,
+    sandbox: str = "auto",
 ) -> CheckResult:
     """Grade a copy of the learner's notebook and write feedback beside it.
 
     Parameters
     ----------
     course : Course
-        The course (for the instructor versions with hidden tests).
+        The course (for the instructor versions with hidden tests and rubrics).
     path : Path
         The learner's notebook; it is read, never written.
     day_id : str, optional
         The day, when the notebook cannot be recognised by its file name.
     feedback : bool
         Write ``<name>.feedback.html`` beside the notebook.
+    sandbox : {"auto", "bwrap", "directory"}
+        How the learner's kernel is isolated while grading.
 
     Returns
     -------
     CheckResult
-        Points per question and where the feedback went.
+        Points per question, the self-assessment of written answers, where the feedback went.
     """
     path = Path(path).resolve()
     day, spec = identify_notebook(course, path, day_id)
+    learner = read_notebook(path)
+    source = read_notebook(course.source_notebook(day, spec))
+    release = read_notebook(course.release_notebook(day, spec))
+    assessments = self_assessments(source, release, learner)
     with tempfile.TemporaryDirectory(prefix="mlsd-check-") as tmp:
-        with GradingSession(course, Path(tmp)) as session:
+        with GradingSession(course, Path(tmp), sandbox=sandbox) as session:
             # grade the learner's file under the syllabus name nbgrader knows
             (grade,) = [
                 g
                 for g in session.grade(day, {LEARNER: {spec.filename: path}})
                 if g.notebook == spec.filename
             ]
-            written = None
-            if feedback and not grade.error:
-                html = write_feedback(session, day, LEARNER).get(spec.filename)
-                if html is not None:
-                    written = feedback_path(path)
-                    shutil.copyfile(html, written)
-    return CheckResult(day, spec, grade, written)
+            graded_path = session.autograded_notebook(day, LEARNER, spec.filename)
+            graded = nbformat.read(graded_path, as_version=4) if graded_path.exists() else None
+    headlines = read_headlines(graded) if graded is not None else []
+    written = None
+    if feedback and graded is not None:
+        written = feedback_path(path)
+        page = feedback_page(grade, graded, headlines, assessments)
+        written.write_text(page, encoding="utf-8")
+    result = CheckResult(day, spec, grade, written, assessments, headlines)
+    workspace = find_workspace(path.parent)
+    if workspace is not None:
+        record_check(workspace, path, result)
+    return result

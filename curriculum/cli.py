@@ -94,11 +94,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Grade a copy of a learner's notebook; print points and write feedback beside it."""
     from curriculum.check import check_notebook
     from curriculum.console import show_check
+    from curriculum.workspace import locate_notebook
 
+    path = locate_notebook(args.notebook)
     result = check_notebook(
-        _course(), Path(args.notebook), day_id=args.day, feedback=not args.no_feedback
+        _course(), path, day_id=args.day, feedback=not args.no_feedback, sandbox=args.sandbox
     )
     show_check(result)
+    return 0
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    """Show the learner's standing across all days; write an HTML report."""
+    from rich.text import Text
+
+    from curriculum.console import console, progress_table
+    from curriculum.progress import next_step, progress, progress_html
+    from curriculum.workspace import default_workspace, find_workspace
+
+    workspace = Path(args.workspace) if args.workspace else find_workspace()
+    workspace = workspace or default_workspace()
+    if not workspace.is_dir():
+        raise CourseError(f"{workspace}: no workspace here (start one with: mlsd lab)")
+    items = progress(_course(), workspace)
+    console.print(progress_table(items))
+    console.print(Text(f"Next: {next_step(items)}", style="bold"))
+    report = Path(args.html) if args.html else workspace / "progress.html"
+    report.write_text(progress_html(items), encoding="utf-8")
+    console.print(Text(f"Report with a chart: {report}"))
     return 0
 
 
@@ -156,18 +179,26 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """Copy release/ into the learner's workspace (never overwriting) and start JupyterLab."""
+    from rich.text import Text
+
     from curriculum.console import console
-    from curriculum.workspace import default_workspace, prepare_workspace, start_lab
+    from curriculum.lab import start_lab
+    from curriculum.workspace import default_workspace, prepare_workspace
 
     workspace = Path(args.workspace) if args.workspace else default_workspace()
     report = prepare_workspace(_course(), workspace)
     console.print(
-        f"Workspace {report.workspace}: {len(report.copied)} new files copied, "
-        f"{len(report.kept)} existing files kept as they are."
+        Text(
+            f"Workspace {report.workspace}: {len(report.copied)} new files copied, "
+            f"{len(report.kept)} existing files kept as they are."
+        )
     )
     if args.setup_only:
         return 0
-    return start_lab(report.workspace, no_browser=args.no_browser)
+    extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    return start_lab(
+        report.workspace, extra, no_browser=args.no_browser, echo=lambda m: console.print(Text(m))
+    )
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -282,10 +313,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("check", help="grade a copy of your notebook and write feedback")
-    p.add_argument("notebook", help="your notebook, e.g. day0/orientation.ipynb")
+    p.add_argument(
+        "notebook",
+        help="your notebook: a path, or just its name from anywhere in your workspace "
+        "(orientation.ipynb)",
+    )
     p.add_argument("--day", help="the day, if the file name does not say it")
-    p.add_argument("--no-feedback", action="store_true", help="do not write the feedback HTML")
+    p.add_argument("--no-feedback", action="store_true", help="do not write the feedback page")
+    p.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "directory"],
+        default="auto",
+        help="isolate your code as the instructor's grader does when bubblewrap works (auto)",
+    )
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("progress", help="your standing across all days (table and HTML report)")
+    p.add_argument(
+        "--workspace", metavar="DIR", help="your workspace (default: the one you are in)"
+    )
+    p.add_argument(
+        "--html", metavar="FILE", help="where the report goes (<workspace>/progress.html)"
+    )
+    p.set_defaults(func=cmd_progress)
 
     p = sub.add_parser("grade", help="autograde a batch of submissions (instructor)")
     p.add_argument("day", metavar="DAY", help=days_help.replace(" (default: all)", ""))
@@ -368,6 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument(
         "--setup-only", action="store_true", help="copy the notebooks but do not start JupyterLab"
+    )
+    p.add_argument(
+        "jupyter_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- ARGS",
+        help="passed to JupyterLab, e.g. mlsd lab -- --port 8890 --ip 0.0.0.0",
     )
     p.set_defaults(func=cmd_lab)
 

@@ -86,14 +86,22 @@ def run_table(results: Iterable[RunResult]) -> Table:
     return table
 
 
-def grade_table(grade: NotebookGrade) -> Table:
-    """Points per question of one graded notebook."""
+def grade_table(grade: NotebookGrade, attempted: dict[str, bool] | None = None) -> Table:
+    """Points per question of one graded notebook.
+
+    `attempted` (written answer → whether the learner wrote one) turns the manual questions of a
+    self-study check into "self-assessed" rows; without it they await a person's grade.
+    """
     table = Table(title=f"{grade.day}/{grade.notebook}")
     for column in ("question", "points", "max", "result"):
         table.add_column(column)
     for q in grade.questions:
-        if q.points is None:
-            result, style = "awaiting manual grading (compare with the rubric)", "yellow"
+        if q.points is None and attempted is not None:
+            tried = attempted.get(q.grade_id, False)
+            result = "self-assessed: see its rubric below" if tried else "not answered yet"
+            style = "yellow"
+        elif q.points is None:
+            result, style = "awaiting manual grading", "yellow"
         elif q.points >= q.max_points:
             result, style = "passed" if q.autograded else "graded", "green"
         else:
@@ -105,29 +113,52 @@ def grade_table(grade: NotebookGrade) -> Table:
 
 
 def show_check(result: CheckResult) -> None:
-    """Print ``mlsd check`` output."""
+    """Print ``mlsd check`` output: points, the headline, rubrics of attempted answers."""
     grade = result.grade
+    where = f"{result.day.id}/{result.notebook.filename}"
     console.print(
-        f"Graded a copy of your notebook as {result.day.id}/{result.notebook.filename}"
-        " (hidden tests included); your file was not changed."
+        Text(
+            f"Graded a copy of your notebook as {where} (hidden tests included); your file "
+            "was not changed."
+        )
     )
     if grade.sandbox:
-        where = "a bubblewrap sandbox" if grade.sandbox == "bwrap" else "a throw-away folder"
-        console.print(f"Your code ran in {where}, as it will when your instructor grades it.")
+        how = "a bubblewrap sandbox" if grade.sandbox == "bwrap" else "a throw-away folder"
+        console.print(f"Your code ran in {how}, as it will when your instructor grades it.")
     if grade.error:
-        where = f"{result.day.id}/{result.notebook.filename}"
         console.print(Text(f"{where} could not be fully graded: {grade.error}", style="red"))
     for note in grade.notes:
         console.print(Text(f"note: {note}", style="yellow"))
-    console.print(grade_table(grade))
-    auto = f"autograded {grade.auto_score:g}/{grade.auto_max_score:g}"
-    manual = grade.max_score - grade.auto_max_score
+    attempted = {a.grade_id: a.attempted for a in result.self_assessment}
+    console.print(grade_table(grade, attempted))
+    written = grade.max_score - grade.auto_max_score
     console.print(
-        f"Total {grade.score:g}/{grade.max_score:g} ({auto}"
-        + (f"; {manual:g} points graded by a person)" if manual else ")")
+        Text(
+            f"Autograded {grade.auto_score:g}/{grade.auto_max_score:g}"
+            + (
+                f"; written answers {written:g} points, self-assessed with their rubrics"
+                if written
+                else ""
+            ),
+            style="bold",
+        )
     )
+    for headline in result.headlines:
+        console.print(Text(f"Baseline → you → oracle: {headline.format()}"))
+    for answer in result.self_assessment:
+        if not answer.attempted:
+            continue
+        console.rule(Text(f"{answer.grade_id} ({answer.points:g} points): self-assessment"))
+        if answer.reference:
+            console.print(Text("Reference answer: ", style="bold") + Text(answer.reference))
+        console.print(Text(answer.rubric))
+    waiting = [a.grade_id for a in result.self_assessment if not a.attempted]
+    if waiting:
+        console.print(
+            Text(f"Rubrics appear once you have written an answer: {', '.join(waiting)}.")
+        )
     if result.feedback:
-        console.print(Text(f"Feedback: {result.feedback}"))
+        console.print(Text(f"Feedback page: {result.feedback}"))
 
 
 def batch_table(grades: Iterable[NotebookGrade]) -> Table:
@@ -143,6 +174,25 @@ def batch_table(grades: Iterable[NotebookGrade]) -> Table:
             f"{g.auto_score:g}/{g.auto_max_score:g}",
             f"{g.score:g}/{g.max_score:g}",
             Text(note[:120]),
+        )
+    return table
+
+
+def progress_table(items) -> Table:
+    """``mlsd progress``: one row per notebook of the course."""
+    table = Table(title="Your progress")
+    for column in ("notebook", "state", "autograded", "written answers", "headline"):
+        table.add_column(column)
+    styles = {"checked": "green", "changed since checked": "yellow", "not checked": "yellow"}
+    for item in items:
+        score = f"{item.auto_score:g}/{item.auto_max:g}" if item.auto_max else "—"
+        written = f"{item.written_done}/{item.written_total} tried" if item.written_total else "—"
+        table.add_row(
+            item.key,
+            Text(item.state, style=styles.get(item.state, "")),
+            score,
+            written,
+            Text("; ".join(item.headlines) or "—"),
         )
     return table
 

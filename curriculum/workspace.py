@@ -1,15 +1,35 @@
-"""The learner's workspace: a copy of ``release/`` they own, opened in JupyterLab (``mlsd lab``)."""
+"""The learner's workspace: a copy of ``release/`` they own, with its own Jupyter settings.
+
+``mlsd lab`` copies the released notebooks into the workspace (never overwriting the learner's
+files) and writes the workspace's Jupyter configuration under ``<workspace>/.jupyter/``, which
+``mlsd lab`` points JupyterLab at on every start: only the learner's piece of nbgrader (Validate)
+is enabled, the news pop-up is off, and Validate speaks to a learner (:mod:`curriculum.validate`).
+``mlsd check`` and ``mlsd progress`` find the workspace from any folder inside it.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from curriculum.course import Course
-from curriculum.errors import CourseError
+from curriculum.errors import CourseError, NotebookError
+from curriculum.syllabus import SYLLABUS
+
+#: the file that marks a folder as an mlsd workspace
+MARKER = ".mlsd-workspace"
+#: nbgrader's lab plug-ins a learner does not need (the instructor's tools and the exchange)
+INSTRUCTOR_PLUGINS = (
+    "@jupyter/nbgrader:menu",
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:assignment-list",
+    "@jupyter/nbgrader:course-list",
+)
 
 
 def default_workspace() -> Path:
@@ -27,7 +47,7 @@ class WorkspaceReport:
 
 
 def prepare_workspace(course: Course, workspace: Path) -> WorkspaceReport:
-    """Copy every released file into `workspace`, never overwriting a file that exists there.
+    """Copy every released file into `workspace` (never overwriting) and write its config.
 
     A learner's edited notebook is their work: when a day is re-released, new files appear in the
     workspace and existing ones are kept as they are (listed in the report).
@@ -54,12 +74,129 @@ def prepare_workspace(course: Course, workspace: Path) -> WorkspaceReport:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest)
         report.copied.append(dest)
+    write_jupyter_config(workspace)
     return report
 
 
-def start_lab(workspace: Path, *, no_browser: bool = False) -> int:
-    """Start JupyterLab in `workspace` and wait for it to stop; return its exit code."""
-    command = [sys.executable, "-m", "jupyterlab"]
-    if no_browser:
-        command.append("--no-browser")
-    return subprocess.call(command, cwd=workspace)
+def jupyter_dir(workspace: Path) -> Path:
+    """The workspace's Jupyter configuration folder."""
+    return Path(workspace) / ".jupyter"
+
+
+def write_jupyter_config(workspace: Path) -> Path:
+    """Write the workspace's Jupyter configuration (ours: rewritten on every start)."""
+    workspace = Path(workspace)
+    (workspace / MARKER).write_text(
+        "This folder is an ML System Design Lab workspace (mlsd lab, mlsd check, mlsd progress).\n",
+        encoding="utf-8",
+    )
+    config = jupyter_dir(workspace)
+    server = {
+        "ServerApp": {
+            "terminado_settings": {"shell_command": terminal_command(config)},
+            "jpserver_extensions": {
+                "nbgrader.server_extensions.formgrader": False,
+                "nbgrader.server_extensions.assignment_list": False,
+                "nbgrader.server_extensions.course_list": False,
+                "nbgrader.server_extensions.validate_assignment": True,
+                "curriculum.validate": True,
+            },
+        },
+        "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"},
+    }
+    _write_json(config / "jupyter_server_config.json", server)
+    page = {"disabledExtensions": {plugin: True for plugin in INSTRUCTOR_PLUGINS}}
+    _write_json(config / "labconfig" / "page_config.json", page)
+    # JupyterLab settings are the learner's once written: only the first start writes them
+    settings = config / "lab" / "user-settings" / "@jupyterlab"
+    defaults = {
+        # no "official Jupyter news?" pop-up, no update checks
+        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+        # terminals readable as text (screen readers; browser tests read them too)
+        "terminal-extension/plugin": {"screenReaderMode": True},
+    }
+    for name, values in defaults.items():
+        path = settings / f"{name}.jupyterlab-settings"
+        if not path.exists():
+            _write_json(path, values)
+    (config / "nbgrader_config.py").write_text(
+        '"""nbgrader settings of a learner\'s workspace (written by mlsd lab)."""\n\n'
+        "c = get_config()  # noqa: F821\n"
+        "# Validate runs the notebook; read-only cells' checksums are not a learner's concern\n"
+        "c.Validator.ignore_checksums = True\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def terminal_command(config: Path) -> list[str]:
+    """The shell of JupyterLab's terminals: interactive, with this environment's ``bin/`` first.
+
+    A login shell would read ``/etc/profile``, which resets ``PATH`` on Debian and macOS and so
+    hides ``mlsd``; bash gets an rc file that reads the learner's own ``~/.bashrc`` first.
+    """
+    shell = os.environ.get("SHELL") or shutil.which("bash") or "sh"
+    if Path(shell).name != "bash":
+        return [shell, "-i"]
+    bindir = Path(sys.executable).parent
+    rc = config / "bashrc"
+    rc.parent.mkdir(parents=True, exist_ok=True)
+    rc.write_text(
+        "# JupyterLab terminals of an mlsd workspace (written by mlsd lab)\n"
+        "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n"
+        "[ -f ~/.bashrc ] && . ~/.bashrc\n"
+        f'export PATH="{bindir}:$PATH"\n',
+        encoding="utf-8",
+    )
+    return [shell, "--rcfile", str(rc), "-i"]
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def find_workspace(start: Path | None = None) -> Path | None:
+    """The workspace holding `start` (default: the current folder), or None."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / MARKER).is_file():
+            return folder
+    return None
+
+
+def locate_notebook(name: str | Path, start: Path | None = None) -> Path:
+    """The learner's notebook `name`: a path, or a bare file name found in the workspace.
+
+    ``mlsd check orientation.ipynb`` works from anywhere in the workspace: the name is looked up
+    in the current folder, then in the day folders of the workspace.
+
+    Raises
+    ------
+    NotebookError
+        If no such notebook is found, or the name matches several (the message lists them).
+    """
+    here = Path(start or Path.cwd()).resolve()
+    path = Path(name).expanduser()
+    candidate = path if path.is_absolute() else here / path
+    if candidate.exists():
+        return candidate
+    workspace = find_workspace(here)
+    if workspace is not None and not path.is_absolute() and (workspace / path).exists():
+        return workspace / path  # day1/x.ipynb typed inside a day folder
+    if path.parent != Path("."):
+        return candidate  # an explicit path that does not exist: read_notebook says so
+    filename = path.name if path.suffix == ".ipynb" else f"{path.name}.ipynb"
+    roots = [workspace] if workspace else [here]
+    found = sorted(  # the notebook itself or one level down (the day folders)
+        {p.resolve() for root in roots for p in [*root.glob(filename), *root.glob(f"*/{filename}")]}
+    )
+    if len(found) == 1:
+        return found[0]
+    days = [f"{d.id}/{s.filename}" for d in SYLLABUS for s in d.notebooks]
+    if not found:
+        hint = next((d for d in days if d.endswith("/" + filename)), None)
+        where = f" (try: mlsd check {hint})" if hint else f" (course notebooks: {', '.join(days)})"
+        raise NotebookError(f"{name}: no such notebook in {roots[0]}{where}")
+    shown = ", ".join(str(p.relative_to(roots[0])) for p in found[:5])
+    raise NotebookError(f"{name}: several notebooks have this name ({shown}); give the path")

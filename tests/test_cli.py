@@ -45,7 +45,7 @@ def test_console_script_and_help_for_every_command():
         (["run", "day0", "-p", "seed"], "bad -p value 'seed'"),
         (["run", "day0", "-p", "n_sample=3"], "has no parameter 'n_sample'"),
         (["run", "day0", "-p", "seed=abc"], "should be int"),
-        (["check", "missing.ipynb"], "no such file"),
+        (["check", "missing.ipynb"], "no such notebook"),
         (["check", "{tmp}/bad.ipynb"], "not valid JSON"),
         (["check", "{tmp}/empty.ipynb"], "empty"),
         (["check", "{tmp}/notes.txt"], "not a notebook"),
@@ -90,8 +90,8 @@ def test_check_grades_a_copy_and_leaves_the_learner_file_identical(course, tmp_p
     assert main(["check", str(learner)]) == 0
     out = capsys.readouterr().out
     assert _digest(learner) == before and learner.stat().st_mtime_ns == mtime
-    assert "abs_error_percentile_contract" in out and "Total 3/5" in out
-    assert "awaiting manual grading" in out
+    assert "abs_error_percentile_contract" in out and "Autograded 3/3" in out
+    assert "self-assessed" in out and "Rubric (2 points)" in out  # the answer was written
     feedback = learner.with_name("orientation-Copy1.feedback.html")
     assert feedback.exists() and "abs_error_percentile" in feedback.read_text()
 
