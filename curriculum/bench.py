@@ -207,3 +207,123 @@ def benchmark_grading(
             seconds = time.perf_counter() - start
             timings.append(GradingTiming(n, submissions, seconds, grades[0].sandbox))
     return timings
+
+
+@dataclass(frozen=True)
+class FeatureStoreTiming:
+    """One step of the Day 4 feature store, timed (rows or lookups per second where it applies)."""
+
+    step: str
+    rows: int
+    seconds: float
+    note: str = ""
+
+    @property
+    def rows_per_second(self) -> float:
+        """Rows handled per second (0 when the step has no rows)."""
+        return self.rows / self.seconds if self.rows and self.seconds else 0.0
+
+
+def benchmark_feature_store(
+    impressions: int = 200_000, entity_rows: int = 100_000, lookups: int = 200
+) -> list[FeatureStoreTiming]:
+    """Time Feast's steps on Day 4's data next to the pandas ``merge_asof`` equivalent.
+
+    A nightly table of clicks and impressions per creative and day is written to Parquet; then:
+    ``apply`` of an entity and a feature view, point-in-time retrieval of `entity_rows` training
+    rows (and the same join with ``pandas.merge_asof``), ``materialize`` of the last week, and
+    `lookups` online lookups of 300 creatives each (p50/p99 in milliseconds).
+    """
+    import statistics
+    from datetime import timedelta
+
+    import numpy as np
+    import pandas as pd
+    from feast import Entity, FeatureView, Field, FileSource, ValueType
+    from feast.types import Int64
+
+    from curriculum.datasets import make_ad_impressions
+    from curriculum.feature_store import (
+        historical_features,
+        local_store,
+        materialize,
+        online_features,
+    )
+
+    ads = make_ad_impressions(impressions, days=21, random_state=0)
+    day = ads["timestamp"].dt.floor("D")
+    daily = ads.groupby([ads["creative_id"], day])["click"].agg(["count", "sum"]).reset_index()
+    daily.columns = ["creative_id", "day", "impressions", "clicks"]
+    daily["available_at"] = daily["day"] + pd.Timedelta(hours=26)
+    rng = np.random.default_rng(0)
+    entity_df = pd.DataFrame(
+        {
+            "creative_id": rng.choice(daily["creative_id"].unique(), entity_rows),
+            "event_timestamp": ads["timestamp"].to_numpy()[rng.integers(0, len(ads), entity_rows)],
+        }
+    )
+    ttl = timedelta(days=7)
+    out = []
+    with tempfile.TemporaryDirectory(prefix="mlsd-bench-feast-") as tmp:
+        tmp = Path(tmp)
+        daily.to_parquet(tmp / "daily.parquet")
+        start = time.perf_counter()
+        store = local_store(tmp / "repo")
+        entity = Entity(name="creative", join_keys=["creative_id"], value_type=ValueType.INT64)
+        view = FeatureView(
+            name="creative_daily",
+            entities=[entity],
+            ttl=ttl,
+            schema=[Field(name="clicks", dtype=Int64), Field(name="impressions", dtype=Int64)],
+            source=FileSource(path=str(tmp / "daily.parquet"), timestamp_field="available_at"),
+        )
+        store.apply([entity, view])
+        out.append(
+            FeatureStoreTiming("apply (entity + feature view)", 0, time.perf_counter() - start)
+        )
+        features = ["creative_daily:clicks", "creative_daily:impressions"]
+        start = time.perf_counter()
+        historical_features(store, entity_df, features)
+        out.append(
+            FeatureStoreTiming(
+                "historical retrieval (Feast, DuckDB)", entity_rows, time.perf_counter() - start
+            )
+        )
+        start = time.perf_counter()
+        pd.merge_asof(
+            entity_df.sort_values("event_timestamp"),
+            daily.sort_values("available_at")[["creative_id", "available_at", "clicks"]],
+            left_on="event_timestamp",
+            right_on="available_at",
+            by="creative_id",
+            tolerance=ttl,
+        )
+        out.append(
+            FeatureStoreTiming(
+                "the same join, pandas merge_asof", entity_rows, time.perf_counter() - start
+            )
+        )
+        end = ads["timestamp"].max()
+        start = time.perf_counter()
+        materialize(store, end - ttl, end)
+        out.append(
+            FeatureStoreTiming("materialize the last week (SQLite)", 0, time.perf_counter() - start)
+        )
+        ids = daily["creative_id"].unique()
+        times = []
+        for _ in range(lookups):
+            rows = [{"creative_id": int(i)} for i in rng.choice(ids, 300)]
+            start = time.perf_counter()
+            online_features(store, features, rows)
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
+        out.append(
+            FeatureStoreTiming(
+                "online lookup, 300 creatives",
+                lookups * 300,
+                sum(times) / 1000,
+                f"p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms",
+            )
+        )
+    return out

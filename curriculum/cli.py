@@ -207,6 +207,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from curriculum.console import bench_table, console, generators_table
     from curriculum.syllabus import select_days
 
+    if args.feature_store:
+        from curriculum.bench import benchmark_feature_store
+        from curriculum.console import feature_store_table
+
+        console.print("… Day 4's feature store: Feast (local, DuckDB, SQLite) and pandas")
+        console.print(feature_store_table(benchmark_feature_store()))
+        return 0
     if not args.skip_datasets and not args.grading:
         console.print(f"… data generators at {args.rows:,} rows, {args.repeat} timed runs each")
         console.print(generators_table(benchmark_generators(args.rows, args.repeat)))
@@ -435,6 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--skip-datasets", action="store_true", help="do not time the generators")
     p.add_argument("--skip-notebooks", action="store_true", help="do not time the notebooks")
+    p.add_argument(
+        "--feature-store",
+        action="store_true",
+        help="only time Day 4's feature store steps (Feast) next to pandas merge_asof",
+    )
     p.add_argument(
         "--grading",
         type=int,

@@ -220,6 +220,22 @@ def bench_table(result: BenchResult) -> Table:
     return table
 
 
+def feature_store_table(timings) -> Table:
+    """``mlsd bench --feature-store``: Feast's steps and the pandas join."""
+    table = Table(title="Feature store steps (Day 4)")
+    for column in ("step", "rows", "seconds", "rows/s", "note"):
+        table.add_column(column, justify="left" if column in ("step", "note") else "right")
+    for t in timings:
+        table.add_row(
+            t.step,
+            f"{t.rows:,}" if t.rows else "—",
+            f"{t.seconds:.3f}",
+            f"{t.rows_per_second:,.0f}" if t.rows else "—",
+            t.note,
+        )
+    return table
+
+
 def generators_table(timings: Iterable[GeneratorTiming]) -> Table:
     """``mlsd bench``: rows per second and peak memory of each data generator."""
     table = Table(title="Data generators (best and median of the timed runs)")

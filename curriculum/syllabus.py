@@ -94,6 +94,15 @@ SYLLABUS: tuple[Day, ...] = (
         case="point-in-time features, matured labels, PR-AUC, $-cost threshold, PSI, retraining",
         notebooks=(NotebookSpec("fraud.ipynb", quick={"n_transactions": 20_000, "n_users": 700}),),
     ),
+    Day(
+        id="day4",
+        title="Ad click prediction: calibrated probabilities from fresh features",
+        case="hashing, point-in-time CTR, NE and calibration, daily serving, downsampling, Feast",
+        notebooks=(
+            NotebookSpec("ctr.ipynb", quick={"n_impressions": 40_000, "n_users": 1_500}),
+            NotebookSpec("feature_store.ipynb", quick={"n_impressions": 30_000}),
+        ),
+    ),
 )
 
 

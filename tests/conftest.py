@@ -115,6 +115,14 @@ def reference_learner(
     course: Course, day: Day, spec: NotebookSpec, question: str, code: str
 ) -> dict[str, nbformat.NotebookNode]:
     """A submission with every code answer as in the reference, `question` answered by `code`."""
+    return reference_learner_with(course, day, spec, {question: code})
+
+
+def reference_learner_with(
+    course: Course, day: Day, spec: NotebookSpec, changes: dict[str, str]
+) -> dict[str, nbformat.NotebookNode]:
+    """A submission with every code answer as in the reference except those in `changes`
+    (grade_id → code)."""
     from curriculum.notebooks import grade_cells
 
     source = read_notebook(course.source_notebook(day, spec))
@@ -123,5 +131,5 @@ def reference_learner(
         for c in grade_cells(source)
         if c.solution and c.cell_type == "code"
     }
-    answers[question] = code
+    answers.update(changes)
     return {spec.filename: learner_notebook(course, day, spec, answers)}

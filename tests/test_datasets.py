@@ -198,6 +198,73 @@ def test_ads_position_bias_lowers_ctr_down_the_page(impressions):
     assert by_position.is_monotonic_decreasing
 
 
+@pytest.mark.parametrize(
+    "bad, name",
+    [
+        ({"launch_share": 1.0}, "launch_share"),
+        ({"fatigue": -0.1}, "fatigue"),
+        ({"launch_share": True}, "launch_share"),
+        ({"fatigue": "x"}, "fatigue"),
+    ],
+)
+def test_ads_world_parameters_are_checked(bad, name):
+    with pytest.raises(ValueError, match=name):
+        make_ad_impressions(1_000, **bad, random_state=0)
+
+
+def test_ads_creatives_launch_during_the_period_and_wear_out():
+    frame = make_ad_impressions(60_000, days=21, launch_share=0.4, fatigue=0.08, random_state=3)
+    first = frame.groupby("creative_id")["timestamp"].min()
+    late = (first >= frame["timestamp"].min().normalize() + pd.Timedelta(days=7)).sum()
+    assert late >= 20, "campaigns launch during the period: some creatives appear late"
+    # a creative's true click rate falls as it ages (compare its first and its last days)
+    days = frame["timestamp"].dt.floor("D")
+    daily = frame.groupby(["creative_id", days])["oracle_p_click"].mean().reset_index()
+    spans = daily.groupby("creative_id").filter(lambda g: len(g) >= 8).groupby("creative_id")
+    drop = spans["oracle_p_click"].agg(lambda s: s.iloc[-3:].mean() / s.iloc[:3].mean())
+    assert drop.median() < 0.8, "creative fatigue: a creative is clicked less as it ages"
+    flat = make_ad_impressions(60_000, days=21, fatigue=0.0, random_state=3)
+    flat_daily = flat.groupby(["creative_id", flat["timestamp"].dt.floor("D")])["oracle_p_click"]
+    flat_spans = (
+        flat_daily.mean().reset_index().groupby("creative_id").filter(lambda g: len(g) >= 8)
+    )
+    flat_drop = flat_spans.groupby("creative_id")["oracle_p_click"].agg(
+        lambda s: s.iloc[-3:].mean() / s.iloc[:3].mean()
+    )
+    assert abs(flat_drop.median() - 1) < 0.1, "without fatigue nothing wears out"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_ads_fresh_historical_ctr_beats_stale_ctr(seed):
+    """The lesson of Day 4's freshness: yesterday's CTR of a creative predicts today's clicks
+    better than the CTR frozen at the end of training (launches and fatigue)."""
+    frame = make_ad_impressions(80_000, days=21, launch_share=0.4, fatigue=0.08, random_state=seed)
+    cut = frame["timestamp"].min().normalize() + pd.Timedelta(days=14)
+    train, test = frame[frame["timestamp"] < cut], frame[frame["timestamp"] >= cut]
+    prior = train["click"].mean()
+
+    def smoothed(log, rows):
+        stats = log.groupby("creative_id")["click"].agg(["sum", "count"])
+        s = rows["creative_id"].map(stats["sum"]).fillna(0)
+        n = rows["creative_id"].map(stats["count"]).fillna(0)
+        return ((s + 20 * prior) / (n + 20)).to_numpy()
+
+    days = test["timestamp"].dt.floor("D")
+    fresh = np.concatenate(
+        [
+            smoothed(
+                frame[(frame["timestamp"] < d) & (frame["timestamp"] >= d - pd.Timedelta(days=3))],
+                rows,
+            )
+            for d, rows in test.groupby(days)
+        ]
+    )
+    order = np.concatenate([rows.index.to_numpy() for _, rows in test.groupby(days)])
+    y = test.loc[order, "click"].to_numpy()
+    stale = smoothed(train, test.loc[order])
+    assert _normalized_entropy(y, fresh) < _normalized_entropy(y, stale) - 0.005
+
+
 def test_ads_oracle_beats_baseline_and_a_model_lands_between(impressions):
     cut = impressions["timestamp"].quantile(0.7)
     train, test = (
@@ -499,3 +566,12 @@ def test_oracle_beats_most_popular_and_no_model_beats_the_oracle(interactions):
         oracle_scores(stripped, users, items)
     with pytest.raises(ValueError, match="latent"):
         oracle_click_probability(stripped, users, items)
+
+
+def test_observable_drops_the_answer_key_columns_and_latent_factors():
+    frame = make_interactions(2_000, n_users=50, n_items=40, random_state=0)
+    seen = observable(frame)
+    assert not [c for c in seen.columns if c.startswith("oracle_")]
+    assert "latent" not in seen.attrs and "latent" in frame.attrs
+    with pytest.raises(ValueError, match="latent"):
+        oracle_scores(seen, [0], [0])

@@ -36,7 +36,7 @@ TESTS = ["abs_error_percentile_examples", "abs_error_percentile_contract"]
 LIMITS = Limits(
     cell_timeout=8,
     wall_limit=120,
-    memory_mb=1536,
+    memory_mb=2048,
     output_limit_mb=5,
     disk_mb=256,
     max_processes=128,
@@ -180,7 +180,7 @@ def _forging_cases(course) -> dict[str, tuple[str | bytes, str]]:
 def _limit_cases(course) -> dict[str, tuple[str, str]]:
     """Attacks on the limits: each earns points only if the limit did not hold."""
     child = (
-        "import numpy as np, time; a = np.ones(70_000_000); print('ok', flush=True); time.sleep(4)"
+        "import numpy as np, time; a = np.ones(80_000_000); print('ok', flush=True); time.sleep(4)"
     )
     return {
         "memory_in_children": (

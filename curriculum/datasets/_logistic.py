@@ -28,5 +28,10 @@ def solve_intercept(rest: np.ndarray, target: float) -> float:
 
 
 def observable(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame without its ``oracle_*`` columns: what a real system would log."""
-    return frame.drop(columns=[c for c in frame.columns if c.startswith("oracle_")])
+    """The frame without its answer key: what a real system would log.
+
+    Drops the ``oracle_*`` columns and the generator's latent factors (``attrs["latent"]``).
+    """
+    out = frame.drop(columns=[c for c in frame.columns if c.startswith("oracle_")])
+    out.attrs = {k: v for k, v in frame.attrs.items() if k != "latent"}
+    return out

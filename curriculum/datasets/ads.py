@@ -3,12 +3,19 @@
 The generating process
 ----------------------
 Advertisers (each in one of eight categories) run campaigns with daily budgets; each campaign has
-a few creatives whose headline is a handful of tokens. Users have an interest profile over the
-categories and a personal propensity to click. An impression shows one creative to one user at a
-position (1 = top), on a device, at an hour. The click probability is logistic::
+a few creatives whose headline is a handful of tokens. Most campaigns started before the period;
+a share `launch_share` of them launch during it (their creatives appear then, staggered over a few
+days), and each creative is rotated out after two to five weeks, so the log always has ads
+without history while the mix of ad ages stays steady. Users have an interest profile over the
+categories and a personal propensity to click. An impression shows one active creative to one
+user at a position (1 = top), on a device, at an hour. The click probability is logistic::
 
     logit p = b0 + advertiser + campaign + Σ token effects + creative jitter + user
               + 2.5 × interest(user, category) + position bias + device + hour
+              − fatigue × min(creative age in days, 30)
+
+Creative fatigue makes an ad's click rate fall as it ages, so a creative's click rate measured
+last week overstates it today: historical click rates must be fresh to be right.
 
 with ``b0`` solved so the mean probability equals `ctr`. Clicks are Bernoulli(p). The true ``p`` is
 returned in the column ``oracle_p_click``: it is the oracle, never a feature — drop it with
@@ -91,6 +98,8 @@ def make_ad_impressions(
     ctr: float = 0.02,
     start: str | pd.Timestamp = "2025-10-01",
     days: int = 14,
+    launch_share: float = 0.3,
+    fatigue: float = 0.05,
     random_state: int | np.random.Generator | None = None,
 ) -> pd.DataFrame:
     """Generate ad impressions with clicks from a known logistic click model.
@@ -109,6 +118,10 @@ def make_ad_impressions(
         First day (UTC).
     days : int, default 14
         Length of the period in days.
+    launch_share : float, default 0.3
+        Share of campaigns that launch during the period (day 1 or later), in [0, 1).
+    fatigue : float, default 0.05
+        Drop of a creative's click logit per day of age (capped at 30 days), >= 0.
     random_state : int, numpy.random.Generator or None
         Seed or generator; the same int gives the same frame on every machine.
 
@@ -145,14 +158,20 @@ def make_ad_impressions(
     Raises
     ------
     ValueError
-        If a size is not a positive int, `ctr` is outside (0, 0.5), `start` is not a date or
-        `random_state` is of the wrong type.
+        If a size is not a positive int, `ctr` is outside (0, 0.5), `launch_share` outside
+        [0, 1), `fatigue` negative, `start` is not a date or `random_state` is of the wrong type.
     """
     n = check_count("n_impressions", n_impressions)
     n_users = check_count("n_users", n_users)
     n_adv = check_count("n_advertisers", n_advertisers)
     ctr = check_fraction("ctr", ctr, 0.0, 0.5)
     days = check_count("days", days)
+    if isinstance(launch_share, bool) or not isinstance(launch_share, int | float):
+        raise ValueError(f"launch_share must be a number in [0, 1), got {launch_share!r}")
+    if not 0.0 <= launch_share < 1.0:
+        raise ValueError(f"launch_share must be in [0, 1), got {launch_share!r}")
+    if isinstance(fatigue, bool) or not isinstance(fatigue, int | float) or not fatigue >= 0:
+        raise ValueError(f"fatigue must be a number >= 0, got {fatigue!r}")
     start_ts = check_start("start", start).normalize()
     rng = check_random_state(random_state)
 
@@ -180,14 +199,19 @@ def make_ad_impressions(
     user_effect = rng.normal(0.0, 0.6, size=n_users)
     user_activity = rng.pareto(1.5, size=n_users) + 1.0
 
-    # impressions: who sees which creative where, when
-    user = choice(rng, n, user_activity / user_activity.sum())
-    camp_weight = camp_budget / creatives_per_camp  # bigger budgets buy more impressions
-    creative = choice(rng, n, camp_weight[cre_camp] / camp_weight[cre_camp].sum())
-    camp = cre_camp[creative]
-    adv = camp_adv[camp]
-    position = rng.choice(4, size=n, p=POSITION_SHARE)
-    device = rng.choice(len(DEVICES), size=n, p=DEVICE_SHARE)
+    # launches: most campaigns are running already; some start during the period, and a
+    # campaign's creatives go live over its first days
+    launched_in_period = rng.uniform(size=n_camp) < launch_share
+    camp_launch = np.where(
+        launched_in_period,
+        rng.integers(1, max(days, 2), size=n_camp),
+        -rng.integers(0, 31, size=n_camp),
+    )
+    cre_launch = camp_launch[cre_camp] + rng.integers(0, 3, size=n_cre)  # day of the period
+    cre_launch[cre_launch >= days] = days - 1  # everything appears before the period ends
+    cre_retire = cre_launch + rng.integers(14, 36, size=n_cre)  # creatives are rotated out
+
+    # impressions: when, then which live creative, who, where
     hour_weight = (
         0.4
         + np.exp(-0.5 * ((np.arange(24) - 20.0) / 3.0) ** 2)
@@ -198,10 +222,24 @@ def make_ad_impressions(
     del slot
     order = stable_argsort(seconds.astype(np.int64))  # rows in time order (whole seconds)
     seconds = seconds[order]
-    user, creative, camp, adv = user[order], creative[order], camp[order], adv[order]
-    position, device = position[order], device[order]
     del order
+    day = (seconds // 86400).astype(np.int64)
+    camp_weight = camp_budget / creatives_per_camp  # bigger budgets buy more impressions
+    creative = np.empty(n, dtype=np.int64)
+    bounds = np.searchsorted(day, np.arange(days + 1))
+    for d in range(days):  # one draw per day among the creatives live that day
+        live = np.where((cre_launch <= d) & (d < cre_retire), camp_weight[cre_camp], 0.0)
+        if not live.any():  # a tiny world with every creative retired: keep the launched ones
+            live = np.where(cre_launch <= d, camp_weight[cre_camp], 0.0)
+        lo, hi = bounds[d], bounds[d + 1]
+        creative[lo:hi] = choice(rng, hi - lo, live / live.sum())
+    camp = cre_camp[creative]
+    adv = camp_adv[camp]
+    user = choice(rng, n, user_activity / user_activity.sum())
+    position = rng.choice(4, size=n, p=POSITION_SHARE)
+    device = rng.choice(len(DEVICES), size=n, p=DEVICE_SHARE)
     hour = (seconds // 3600).astype(np.int64) % 24
+    age_days = seconds / 86400.0 - cre_launch[creative]  # creative age at the impression
 
     rest = adv_effect[adv]  # summed in place, left to right: the same sum, fewer temporaries
     rest += camp_effect[camp]
@@ -211,7 +249,8 @@ def make_ad_impressions(
     rest += POSITION_EFFECT[position]
     rest += DEVICE_EFFECT[device]
     rest += 0.25 * np.exp(-0.5 * ((hour - 21.0) / 2.5) ** 2)
-    del hour
+    rest -= fatigue * np.minimum(age_days, 30.0)
+    del hour, age_days
     p = sigmoid(solve_intercept(rest, ctr) + rest)
     click = (rng.uniform(size=n) < p).astype(np.int8)
     return pd.DataFrame(

@@ -392,7 +392,9 @@ class NotebookRun:
                 return (
                     f"{who} was killed (signal 9), most likely by the machine running out of memory"
                 )
-            return f"{who} died or exited (exit code {code})"
+            log = "learner.log" if km is learner else "examiner.log"
+            said = _last_words(self.folders.root / log)
+            return f"{who} died or exited (exit code {code})" + (f": {said}" if said else "")
         return "the kernel died or exited"
 
 
@@ -412,6 +414,18 @@ def _exit_code(km: GradingKernelManager) -> int | None:
         return process.poll() if process is not None else None
     except Exception:
         return None
+
+
+def _last_words(log: Path) -> str:
+    """The last error line a dead kernel wrote to its stderr (often the reason it died)."""
+    try:
+        with log.open("rb") as fh:
+            fh.seek(max(0, log.stat().st_size - 4096))
+            lines = [x.strip() for x in fh.read().decode("utf-8", "replace").splitlines()]
+    except OSError:
+        return ""
+    errors = [x for x in lines if any(w in x for w in ("Error", "Exception", "Killed", "fatal"))]
+    return errors[-1][:300] if errors else ""
 
 
 def _size(path: Path) -> int:

@@ -10,6 +10,9 @@ worker process or on a Dask worker. :func:`run_job` returns a
 3. execute it: the learner's cells in their sandboxed kernel, the tests in the examiner
    (:mod:`~curriculum.grading.execution`);
 4. score the graded cells from the replies (:mod:`~curriculum.grading.scoring`).
+
+For debugging the grader: ``MLSD_GRADING_TRACE=1`` prints each job's steps with their seconds,
+``MLSD_GRADING_KEEP=1`` keeps each job's folder (kernel logs included) instead of removing it.
 """
 
 from __future__ import annotations
@@ -118,7 +121,8 @@ def _run(job: GradeJob) -> NotebookGrade:
             folders=JobFolders(root),
         )
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not os.environ.get("MLSD_GRADING_KEEP"):
+            shutil.rmtree(root, ignore_errors=True)
     if os.environ.get("MLSD_GRADING_TRACE"):
         steps = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in run.timings)
         print(f"[mlsd] {job.student} {job.day}/{job.notebook}: {steps}", file=sys.stderr)

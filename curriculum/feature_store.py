@@ -1,0 +1,171 @@
+"""A real feature store on one machine: Feast with a local provider, DuckDB offline, SQLite online.
+
+Day 4 builds its feature store with Feast (https://docs.feast.dev), the open-source feature store.
+This module only sets Feast up the way the course needs it and keeps it quiet:
+
+* :func:`local_store` — a ``FeatureStore`` in a folder of your choice (a throw-away one by
+  default, never the repository or the workspace root): ``local`` provider, the DuckDB offline
+  store (reads the Parquet files your batch job writes), a SQLite online store;
+* :func:`historical_features` — point-in-time retrieval for training, with a clear error for a
+  malformed entity frame and the entity frame's row order and index kept;
+* :func:`materialize` and :func:`online_features` — offline → online, and lookups at serving
+  time, returned as a frame;
+* :func:`quiet` — Feast's own warnings, progress bars and prints stay out of your notebook.
+
+Entities, feature views and sources are yours to define with Feast's own classes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+os.environ.setdefault("FEAST_USAGE", "False")  # no usage telemetry (and no network) from Feast
+
+EVENT_TIMESTAMP = "event_timestamp"
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence Feast while it works: warnings, log lines, progress bars and prints."""
+    sink = io.StringIO()
+    loggers = [logging.getLogger(name) for name in ("feast", "ibis", "duckdb")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
+
+
+def local_store(folder: str | Path | None = None, *, project: str = "mlsd"):
+    """A Feast ``FeatureStore`` on this machine.
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        Where the registry and the online store (SQLite) live; a new temporary folder if None.
+    project : str
+        The Feast project name.
+
+    Returns
+    -------
+    feast.FeatureStore
+        Apply your entities and feature views to it with ``store.apply([...])``.
+    """
+    with quiet():
+        from feast import FeatureStore
+        from feast.infra.offline_stores.duckdb import DuckDBOfflineStoreConfig
+        from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+        from feast.repo_config import RepoConfig
+
+        root = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="feast-"))
+        root.mkdir(parents=True, exist_ok=True)
+        config = RepoConfig(
+            project=project,
+            provider="local",
+            registry=str(root / "registry.db"),
+            online_store=SqliteOnlineStoreConfig(path=str(root / "online.db")),
+            offline_store=DuckDBOfflineStoreConfig(),
+            entity_key_serialization_version=3,
+            repo_path=str(root),
+        )
+        return FeatureStore(config=config)
+
+
+def check_entity_frame(frame: Any, join_keys: Sequence[str]) -> pd.DataFrame:
+    """An entity frame as Feast needs it, or a ValueError that names what is wrong.
+
+    It needs every join key and an ``event_timestamp`` column of time-zone-aware times (naive
+    times are taken as UTC); times are kept to the microsecond, which is what Feast stores.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"the entity frame must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in [*join_keys, EVENT_TIMESTAMP] if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"the entity frame has no column {missing[0]!r} (it needs {list(join_keys)} and "
+            f"{EVENT_TIMESTAMP!r}, the time each row is asked about); it has "
+            f"{list(frame.columns)}"
+        )
+    when = frame[EVENT_TIMESTAMP]
+    if not pd.api.types.is_datetime64_any_dtype(when):
+        raise ValueError(
+            f"{EVENT_TIMESTAMP!r} must hold timestamps, not {when.dtype} (use pd.to_datetime)"
+        )
+    if when.isna().any():
+        raise ValueError(f"{EVENT_TIMESTAMP!r} has missing times ({int(when.isna().sum())} rows)")
+    for key in join_keys:
+        if frame[key].isna().any():
+            raise ValueError(f"join key {key!r} has missing values")
+    out = frame.copy()
+    stamps = when.dt.tz_localize("UTC") if when.dt.tz is None else when.dt.tz_convert("UTC")
+    out[EVENT_TIMESTAMP] = stamps.dt.floor("us").astype("datetime64[us, UTC]")
+    return out
+
+
+def historical_features(store, entity_df: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """Point-in-time features for `entity_df` (training data), in its own row order and index.
+
+    Each row gets, per feature view, the latest value whose timestamp is at or before the row's
+    ``event_timestamp`` and not older than the view's TTL (else a missing value).
+
+    Raises
+    ------
+    ValueError
+        If the entity frame lacks a join key of the requested views or ``event_timestamp``.
+    """
+    keys = _join_keys(store, features)
+    frame = check_entity_frame(entity_df, keys).reset_index(drop=True)
+    frame["__row"] = range(len(frame))
+    with quiet():
+        out = store.get_historical_features(entity_df=frame, features=list(features)).to_df()
+    out = out.sort_values("__row").drop(columns="__row")
+    out.index = entity_df.index
+    return out
+
+
+def materialize(store, start: datetime | pd.Timestamp, end: datetime | pd.Timestamp) -> None:
+    """Load feature values with timestamps in [start, end) into the online store (quietly)."""
+    with quiet():
+        store.materialize(start_date=_utc(start), end_date=_utc(end))
+
+
+def online_features(store, features: Sequence[str], entity_rows: Sequence[dict]) -> pd.DataFrame:
+    """Serving-time lookup: the latest materialized values for each entity row, as a frame."""
+    with quiet():
+        data = store.get_online_features(features=list(features), entity_rows=list(entity_rows))
+        return pd.DataFrame(data.to_dict())
+
+
+def _utc(value: datetime | pd.Timestamp) -> datetime:
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime()
+
+
+def _join_keys(store, features: Sequence[str]) -> list[str]:
+    """The join keys of the feature views that `features` (``view:feature``) come from."""
+    keys: list[str] = []
+    with quiet():
+        for name in dict.fromkeys(f.split(":", 1)[0] for f in features):
+            view = store.get_feature_view(name)
+            for column in view.entity_columns:
+                if column.name not in keys:
+                    keys.append(column.name)
+    return keys

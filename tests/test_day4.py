@@ -1,0 +1,253 @@
+"""Day 4: plausible wrong answers lose points under real autograding; honest alternatives don't.
+
+Each learner answers like the reference except for the mistakes named in their case; the cases of
+one learner touch disjoint graded cells, so a lost point can only come from the mistake it tests.
+Wrong: a random split on time-ordered logs; historical CTR that counts the current impression or
+the future, or ignores the prior; NE divided by the wrong entropy; a downsampled model used
+without recalibration; a model fed only stale features; a model never recalibrated; batch rows
+stamped with the day they describe; a feature join on the key without time; online serving that
+materializes values from the future. Honest: logistic regression and SGD instead of boosted trees,
+another smoothing prior, another implementation of the point-in-time CTR.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from curriculum.syllabus import get_day
+
+from .conftest import answer_variant, grade_students, reference_learner_with
+
+DAY = get_day("day4")
+CTR = DAY.notebook("ctr.ipynb")
+STORE = DAY.notebook("feature_store.ipynb")
+HIST = ["historical_ctr_test", "historical_ctr_no_leakage"]
+QUALITY = ["ctr_quality_beats_baseline", "ctr_quality_good", "ctr_quality_strong"]
+MODEL = [*QUALITY, "ctr_freshness", "ctr_calibrated"]
+
+RANDOM_SPLIT = '''def time_split(impressions, test_days=7):
+    """A random third as test: the classic mistake on time-ordered logs."""
+    test = impressions.sample(frac=test_days / 21, random_state=0)
+    return impressions.drop(test.index), test
+'''
+HIST_PANDAS = '''def historical_ctr(impressions, key, prior_ctr, prior_strength):
+    """Totals per key up to each timestamp, shifted to exclude that timestamp."""
+    df = impressions[[key, "timestamp", "click"]].assign(n=1)
+    per_time = df.groupby([key, "timestamp"])[["click", "n"]].sum()
+    before = per_time.groupby(level=0).cumsum().groupby(level=0).shift(1, fill_value=0)
+    m = df[[key, "timestamp"]].merge(
+        before, left_on=[key, "timestamp"], right_index=True, how="left"
+    )
+    ctr = (m["click"] + prior_strength * prior_ctr) / (m["n"] + prior_strength)
+    return pd.Series(ctr.to_numpy(), index=impressions.index)
+'''
+JOIN_ON_KEY = '''def pit_join(entity_df, daily, key, ttl):
+    """The latest value of each key, whatever the row's time (a join on the key alone)."""
+    latest = daily.sort_values("available_at").groupby(key)[["impressions", "clicks"]].last()
+    return entity_df.join(latest, on=key)
+'''
+
+CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, code transform)}
+    "split, current click, NE": {
+        "random split": ("ctr_time_split", ["ctr_time_split_test"], RANDOM_SPLIT),
+        "CTR counts the current click": (
+            "historical_ctr",
+            HIST,
+            (
+                "before = counts.groupby(level=0).cumsum() - counts",
+                "before = counts.groupby(level=0).cumsum()",
+            ),
+        ),
+        "NE over the entropy of the mean prediction": (
+            "ctr_metrics",
+            ["ctr_metrics_test"],
+            ("    b = background_ctr", "    b = float(np.mean(p))"),
+        ),
+    },
+    "future CTR, no correction": {
+        "CTR from all impressions of the key": (
+            "historical_ctr",
+            HIST,
+            (
+                "before = counts.groupby(level=0).cumsum() - counts",
+                'before = counts.groupby(level=0).transform("sum")',
+            ),
+        ),
+        "downsampled model not recalibrated": (
+            "negative_downsampling",
+            ["downsampling_test"],
+            ("    return p / (p + (1 - p) / rate)", "    return p"),
+        ),
+    },
+    "no prior, stale model": {
+        "smoothing that ignores the prior": (
+            "historical_ctr",
+            ["historical_ctr_test"],
+            (
+                'ctr = (looked["sum"].to_numpy() + prior_strength * prior_ctr) / '
+                '(looked["count"].to_numpy() + prior_strength)',
+                'ctr = np.nan_to_num(looked["sum"].to_numpy() / looked["count"].to_numpy())',
+            ),
+        ),
+        "the serving log ignored: features from training only": (
+            "ctr_model",
+            ["ctr_freshness", "ctr_calibrated", "ctr_quality_good", "ctr_quality_strong"],
+            (
+                "        features = featurizer(log)",
+                "        features, log = featurizer(train), train",
+            ),
+        ),
+    },
+    "never recalibrated": {
+        "no daily recalibration": (
+            "ctr_model",
+            ["ctr_calibrated"],
+            (
+                '        odds = p / (1 - p) * yesterday["click"].sum() / expected  '
+                "# recalibrate on yesterday",
+                "        odds = p / (1 - p)",
+            ),
+        ),
+    },
+}
+LOGISTIC = (
+    "    model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, "
+    "max_leaf_nodes=31, random_state=0)",
+    "    from sklearn.compose import make_column_selector, make_column_transformer\n"
+    "    from sklearn.pipeline import make_pipeline\n"
+    "    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler\n"
+    "    logit = FunctionTransformer(lambda x: np.log(x / (1 - x)))\n"
+    "    model = make_pipeline(make_column_transformer(\n"
+    "        (make_pipeline(logit, StandardScaler()), make_column_selector(pattern='ctr_')),\n"
+    "        (StandardScaler(), make_column_selector(pattern='^(n_|recent_n_|budget)')),\n"
+    "        (OneHotEncoder(handle_unknown='ignore'),\n"
+    "         ['position', 'device', 'hour', 'category'])),\n"
+    "        LINEAR)",
+)
+CTR_HONEST = {  # student -> {case: (question, cells that must keep full marks, changes)}
+    "logistic regression": {
+        "logistic regression on the same features": (
+            "ctr_model",
+            MODEL,
+            (LOGISTIC[0], LOGISTIC[1].replace("LINEAR", "LogisticRegression(max_iter=1000)")),
+        ),
+        "point-in-time CTR with a shifted cumulative sum": ("historical_ctr", HIST, HIST_PANDAS),
+    },
+    "SGD and another prior": {
+        "SGD with log loss": (
+            "ctr_model",
+            MODEL,
+            (
+                LOGISTIC[0],
+                LOGISTIC[1].replace(
+                    "LINEAR",
+                    "__import__('sklearn.linear_model').linear_model.SGDClassifier("
+                    "loss='log_loss', alpha=1e-4, max_iter=50, random_state=0)",
+                ),
+            ),
+        ),
+    },
+    "boosted trees, stronger prior": {
+        "smoothing with 50 pseudo-impressions": (
+            "ctr_model",
+            MODEL,
+            (
+                "def lookup(frame, table, key, strength=20.0):",
+                "def lookup(frame, table, key, strength=50.0):",
+            ),
+        ),
+    },
+}
+STORE_WRONG = {
+    "batch stamped with its own day": (
+        "daily_counts",
+        ["daily_counts_test"],
+        (
+            'out["available_at"] = out["day"] + pd.Timedelta(days=1) + INGESTION_DELAY',
+            'out["available_at"] = out["day"]',
+        ),
+    ),
+    "join on the key alone": ("pit_join", ["pit_join_test"], None),
+    "materialized up to the future": (
+        "serve_online",
+        ["serve_online_test"],
+        (
+            "materialize(store, pd.Timestamp(as_of) - ttl, as_of)",
+            'materialize(store, pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp.now(tz="UTC"))',
+        ),
+    ),
+}
+
+
+def _code(course, spec, question, change):
+    if isinstance(change, str):
+        return change
+    return answer_variant(course, DAY, spec, question, change)
+
+
+def _pit_join_on_key(course):
+    """The pit_join cell with the join replaced and feast_training_frame kept."""
+    from .conftest import reference_answer
+
+    code = reference_answer(course, DAY, STORE, "pit_join")
+    start = code.index("def pit_join(")
+    end = code.index("def feast_training_frame(")
+    return code[:start] + JOIN_ON_KEY + "\n\n" + code[end:]
+
+
+def _grade(course, spec, learners, tmp_path):
+    students = {f"s{i}": learner for i, learner in enumerate(learners.values())}
+    grades = grade_students(course, DAY, students, tmp_path)
+    return {name: grades[f"s{i}"][spec.filename] for i, name in enumerate(learners)}
+
+
+def _ctr_learner(course, cases):
+    changes = {}
+    for question, _, change in cases.values():
+        assert question not in changes, "one change per question and learner"
+        changes[question] = _code(course, CTR, question, change)
+    return reference_learner_with(course, DAY, CTR, changes)
+
+
+@pytest.mark.parametrize("kind", ["wrong", "honest"])
+def test_ctr_wrong_answers_lose_points_and_honest_ones_keep_them(course, kind, tmp_path):
+    groups = CTR_WRONG if kind == "wrong" else CTR_HONEST
+    grades = _grade(
+        course, CTR, {s: _ctr_learner(course, cases) for s, cases in groups.items()}, tmp_path
+    )
+    for student, cases in groups.items():
+        grade = grades[student]
+        assert not grade.error, f"{student}: {grade.error}"
+        points = {q.grade_id: q for q in grade.questions}
+        for name, (_, cells, _) in cases.items():
+            for cell in cells:
+                q = points[cell]
+                if kind == "wrong":
+                    assert q.points == 0, f"'{name}' still earns points on {cell}"
+                    assert q.message.split(":", 1)[-1].strip(), (
+                        f"'{name}' fails {cell} without a hint"
+                    )
+                else:
+                    assert q.points == q.max_points, f"honest '{name}' loses {cell}: {q.message}"
+        if kind == "wrong":  # the other autograded cells keep their points
+            touched = {c for _, cells, _ in cases.values() for c in cells}
+            for q in grade.questions:
+                if q.autograded and q.grade_id not in touched and q.grade_id not in HIST:
+                    assert q.points == q.max_points, f"{student}: {q.grade_id} lost: {q.message}"
+
+
+def test_feature_store_wrong_answers_lose_points(course, tmp_path):
+    learners = {}
+    for name, (question, _, change) in STORE_WRONG.items():
+        code = (
+            _pit_join_on_key(course) if change is None else _code(course, STORE, question, change)
+        )
+        learners[name] = reference_learner_with(course, DAY, STORE, {question: code})
+    grades = _grade(course, STORE, learners, tmp_path)
+    for name, (_, cells, _) in STORE_WRONG.items():
+        grade = grades[name]
+        assert not grade.error, f"{name}: {grade.error}"
+        points = {q.grade_id: q for q in grade.questions}
+        for cell in cells:
+            assert points[cell].points == 0, f"'{name}' still earns points on {cell}"
+            assert points[cell].message, f"'{name}' fails {cell} without a hint"
