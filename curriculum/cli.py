@@ -214,6 +214,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         console.print("… Day 4's feature store: Feast (local, DuckDB, SQLite) and pandas")
         console.print(feature_store_table(benchmark_feature_store()))
         return 0
+    if args.vector_index:
+        from curriculum.bench import benchmark_vector_index
+        from curriculum.console import vector_index_table
+
+        console.print("… Day 5's retrieval: exact search, FAISS HNSW and Qdrant's local mode")
+        console.print(vector_index_table(benchmark_vector_index()))
+        return 0
     if not args.skip_datasets and not args.grading:
         console.print(f"… data generators at {args.rows:,} rows, {args.repeat} timed runs each")
         console.print(generators_table(benchmark_generators(args.rows, args.repeat)))
@@ -446,6 +453,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--feature-store",
         action="store_true",
         help="only time Day 4's feature store steps (Feast) next to pandas merge_asof",
+    )
+    p.add_argument(
+        "--vector-index",
+        action="store_true",
+        help="only time Day 5's retrieval: exact search, FAISS HNSW and Qdrant local mode",
     )
     p.add_argument(
         "--grading",

@@ -236,6 +236,22 @@ def feature_store_table(timings) -> Table:
     return table
 
 
+def vector_index_table(rows) -> Table:
+    """``mlsd bench --vector-index``: Day 5's retrieval methods by catalogue size."""
+    table = Table(title="Nearest-neighbour retrieval (Day 5): recall@10 against exact search")
+    for column in ("items", "method", "build s", "queries/s", "recall"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for r in rows:
+        table.add_row(
+            f"{r['items']:,}",
+            r["method"],
+            f"{r['build_seconds']:.2f}",
+            f"{r['queries_per_second']:,.0f}",
+            f"{r['recall']:.3f}",
+        )
+    return table
+
+
 def generators_table(timings: Iterable[GeneratorTiming]) -> Table:
     """``mlsd bench``: rows per second and peak memory of each data generator."""
     table = Table(title="Data generators (best and median of the timed runs)")

@@ -103,6 +103,17 @@ SYLLABUS: tuple[Day, ...] = (
             NotebookSpec("feature_store.ipynb", quick={"n_impressions": 30_000}),
         ),
     ),
+    Day(
+        id="day5",
+        title="Recommendations: retrieval, ranking and a vector index",
+        case="time holdout, recall@k and NDCG, FAISS and Qdrant, two-stage ranker, cold start, IPS",
+        notebooks=(
+            NotebookSpec(
+                "recommendations.ipynb",
+                quick={"n_impressions": 30_000, "n_users": 400, "n_index_items": 5_000},
+            ),
+        ),
+    ),
 )
 
 

@@ -47,6 +47,7 @@ OFFLINE_METRICS: dict[str, set[str]] = {
     "precision_at_k": {"ranking"},
     "map": {"ranking"},
     "mrr": {"ranking"},
+    "catalogue_coverage": {"ranking"},
 }
 FEATURE_GROUPS = ("user", "item", "context", "cross")
 AVAILABILITY = ("prediction", "after")
