@@ -2,12 +2,13 @@
 
 Each learner answers like the reference except for the mistakes named in their case; the cases of
 one learner touch different questions, so a lost point can only come from the mistake it tests.
-Wrong: a random holdout; recall divided by k; NDCG divided by an ideal of k hits; popularity
-counted on the whole log; nearest neighbours by Euclidean distance; items recommended before
-their release; embeddings without a ranker (no content for cold start); IPS without weights;
-SNIPS replaced by the click rate where the policies agree. Honest: Qdrant's local mode or exact
-NumPy search instead of FAISS, implicit ALS instead of an SVD, logistic regression instead of
-boosted trees.
+Wrong: a random holdout; recall divided by k; NDCG divided by an ideal of k hits, or by the ideal
+order of the list's own hits; popularity counted on the whole log; nearest neighbours by Euclidean
+distance; items recommended before their release; embeddings without a ranker (no content for
+cold start); IPS without weights; SNIPS replaced by the click rate where the policies agree; a
+Gini of unsorted counts. Honest: Qdrant's local mode or exact NumPy search instead of FAISS,
+implicit ALS instead of an SVD, logistic regression instead of boosted trees, a Gini from
+pairwise differences.
 """
 
 from __future__ import annotations
@@ -94,6 +95,18 @@ LOGISTIC = (
     "        LogisticRegression(max_iter=1000))",
 )
 NDCG_IDEAL_K = ("discount[: min(k, len(rel))].sum()", "discount.sum()")
+NDCG_IDEAL_FROM_LIST = (
+    "        scores.append(dcg / discount[: min(k, len(rel))].sum())",
+    "        hits = sum(item in rel for item in top)  # the ideal order of the list's own hits\n"
+    "        scores.append(dcg / discount[:hits].sum() if hits else 0.0)",
+)
+GINI_PAIRS = '''def gini(counts):
+    """Mean absolute difference between all pairs over twice the mean."""
+    x = np.asarray(counts, dtype=float)
+    if len(x) == 0 or x.sum() == 0:
+        return 0.0
+    return float(np.abs(x[:, None] - x[None, :]).sum() / (2 * len(x) ** 2 * x.mean()))
+'''
 RECALL_OVER_K = ("& rel) / len(rel)", "& rel) / k")
 
 WRONG = {  # student -> {case: (question, graded cells that must score 0, change)}
@@ -145,11 +158,24 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             ),
         ),
     },
+    "ndcg from the list, unsorted Gini": {
+        "NDCG with the ideal taken from the recommended list": (
+            "ranking_metrics",
+            ["ranking_metrics_test"],
+            NDCG_IDEAL_FROM_LIST,
+        ),
+        "Gini of unsorted counts": (
+            "gini_coefficient",
+            ["gini_test"],
+            ("x = np.sort(np.asarray(counts, dtype=float))", "x = np.asarray(counts, dtype=float)"),
+        ),
+    },
 }
 HONEST = {
     "Qdrant and logistic regression": {
         "Qdrant's local mode": ("nearest_items", ["nearest_items_test", *RECOMMENDER], QDRANT),
         "logistic regression ranker": ("build_recommender", RECOMMENDER, LOGISTIC),
+        "Gini from pairwise differences": ("gini_coefficient", ["gini_test"], GINI_PAIRS),
     },
     "exact search and ALS": {
         "exact NumPy search": ("nearest_items", ["nearest_items_test"], EXACT),
