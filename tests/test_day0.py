@@ -42,6 +42,10 @@ WRONG_ANSWERS = {
         + "    return float(np.percentile((t - p).abs().dropna(), q))\n",
         ["abs_error_percentile_contract"],
     ),
+    "q rounded to a whole percent": (
+        SIGNATURE + CHECKS + "    return float(np.percentile(np.abs(t - p), round(q)))\n",
+        ["abs_error_percentile_contract"],
+    ),
     "right number, no input validation": (
         SIGNATURE
         + "    err = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))\n"

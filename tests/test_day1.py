@@ -71,6 +71,11 @@ CASES = {
         ],
         [
             (
+                "video recs judged by PR-AUC and NDCG",
+                '"offline": ["ndcg", "recall_at_k"]',
+                '"offline": ["pr_auc", "ndcg"]',
+            ),
+            (
                 "recall at fixed precision alone",
                 '"offline": ["pr_auc", "recall_at_precision"]',
                 '"offline": ["recall_at_precision"]',
@@ -105,17 +110,29 @@ CASES = {
         "feature_brainstorm_test",
         [
             (
-                "the label listed as a user feature",
-                '"median ticket price paid"',
-                '"bought a ticket for this event"',
+                "context that is not about the moment",
+                '"context": ["hours',
+                '"context": ["favourite colour", "age group", "number of siblings"] or ["hours',
             ),
             (
-                "context that is not about the moment",
-                '"context": ["distance',
-                '"context": ["favourite colour", "age group", "number of siblings"] or ["distance',
+                "two user features only",
+                '"median ticket price paid", "friends on the platform"',
+                "",
             ),
         ],
-        [],
+        [
+            (
+                "time-anchored counts that name tickets and registrations",
+                '"registrations so far"',
+                '"number of users who registered for this event so far"',
+            ),
+            (
+                "no cross group",
+                '    "cross": ["distance from the user\'s current location to the venue",\n'
+                '              "friends who bought a ticket for this event so far"],\n',
+                "",
+            ),
+        ],
     ),
     "tools_map": (
         "tools_map_test",
@@ -126,9 +143,19 @@ CASES = {
                 '"MLflow": "serving"',
             ),
             ("Feast as an orchestrator", '"Feast": "feature_store"', '"Feast": "orchestration"'),
+            (
+                "Kafka as an orchestrator",
+                '"Apache Kafka": "stream_processing"',
+                '"Apache Kafka": "orchestration"',
+            ),
         ],
         [
             ("Ray for serving (Ray Serve)", '"Ray": "training"', '"Ray": "serving"'),
+            (
+                "MLflow's Model Registry",
+                '"MLflow": "experiment_tracking"',
+                '"MLflow": "model_registry"',
+            ),
         ],
     ),
     "leakage_spotting": (
@@ -157,8 +184,36 @@ CASES = {
                 'Feature("day of week and hour of the request", "context")',
                 'Feature("day of week and hour of the request", "item")',
             ),
+            (
+                "placeholder text for the business goal",
+                'business_goal="Sell more tickets: registrations from the home-page '
+                'recommendations"',
+                'business_goal="..."',
+            ),
+            (
+                "no word on feedback loops",
+                'feedback_loops="popular events get shown more: keep 5 % exploration traffic"',
+                'feedback_loops=""',
+            ),
+            (
+                "no item features",
+                'Feature("days until the event", "item"),\n'
+                '            Feature("registrations so far", "item"),',
+                "",
+            ),
         ],
-        [],
+        [
+            (
+                "a registration classifier used to rank, judged by NDCG",
+                'task_type="ranking"',
+                'task_type="binary_classification"',
+            ),
+            (
+                "a pointwise ranker judged by PR-AUC too",
+                'offline_metrics=["ndcg", "recall_at_k"]',
+                'offline_metrics=["pr_auc", "ndcg"]',
+            ),
+        ],
     ),
 }
 

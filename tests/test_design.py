@@ -83,7 +83,11 @@ def good_document() -> DesignDocument:
         ),
         evaluation=Evaluation(["pr_auc", "log_loss"], ["registrations per user"], "2-week A/B"),
         serving=Serving("online", 100, "2k QPS", "popular events nearby"),
-        monitoring=Monitoring(["feature drift", "daily registrations"], "weekly"),
+        monitoring=Monitoring(
+            ["feature drift", "daily registrations"],
+            "weekly",
+            "popular events shown more: explore 5%",
+        ),
     )
 
 
@@ -138,9 +142,35 @@ def _with(change):
             "baseline",
         ),
         (
-            lambda d: setattr(d.evaluation, "offline_metrics", ["ndcg"]),
+            lambda d: setattr(d.evaluation, "offline_metrics", ["mae"]),
             "evaluation.offline_metrics",
             "does not fit binary_classification",
+        ),
+        (
+            lambda d: setattr(d.requirements, "business_goal", "..."),
+            "requirements.business_goal",
+            "business goal",
+        ),
+        (lambda d: setattr(d.framing, "output", " TODO "), "framing.output", "outputs"),
+        (lambda d: setattr(d.data, "sources", ["...", "tbd"]), "data.sources", "training"),
+        (
+            lambda d: d.features_model.features.append(Feature("...", "user")),
+            "features_model.features",
+            "no description",
+        ),
+        (
+            lambda d: setattr(
+                d.features_model,
+                "features",
+                [f for f in d.features_model.features if f.group != "item"],
+            ),
+            "features_model.features",
+            "No item",
+        ),
+        (
+            lambda d: setattr(d.monitoring, "feedback_loops", ""),
+            "monitoring.feedback_loops",
+            "feedback",
         ),
         (
             lambda d: setattr(d.evaluation, "offline_metrics", ["accuracy"]),
@@ -174,6 +204,31 @@ def test_each_finding_is_triggered_by_a_minimal_bad_document(change, step_field,
     assert any(f"{f.step}.{f.field}" == step_field and words in f.message for f in findings), [
         str(f) for f in findings
     ]
+
+
+@pytest.mark.parametrize(
+    ("task", "metrics"),
+    [
+        ("binary_classification", ["ndcg", "pr_auc"]),  # a classifier whose scores rank a list
+        ("binary_classification", ["map", "recall_at_k", "catalogue_coverage"]),
+        ("ranking", ["pr_auc", "ndcg"]),  # a pointwise ranker judged as a classifier too
+        ("ranking", ["log_loss", "calibration_error", "mrr"]),
+    ],
+)
+def test_ranking_metrics_judge_a_list_whatever_loss_trained_the_scorer(task, metrics):
+    def change(d):
+        d.framing.task_type = task
+        d.evaluation.offline_metrics = metrics
+
+    assert _with(change).validate() == []
+
+
+@pytest.mark.parametrize("text", ["a", "1M users", "p95 < 50 ms", "none of the above is cached"])
+def test_short_real_answers_are_not_placeholders(text):
+    from curriculum.design.document import is_placeholder
+
+    assert not is_placeholder(text)
+    assert is_placeholder(...) and is_placeholder(["", "…"]) and is_placeholder(" -- ")
 
 
 def test_batch_system_needs_no_latency_budget():

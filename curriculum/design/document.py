@@ -22,18 +22,26 @@ TASK_TYPES = (
 _CLASSIFICATION = {"binary_classification", "multiclass_classification"}
 _REGRESSION = {"regression", "quantile_regression"}
 
-#: offline metric → the task types it fits
+#: a model that orders a list: trained as a ranker, or as a classifier whose scores rank (the
+#: pointwise framing of most recommenders and ad systems)
+_LISTS = {"ranking", "binary_classification"}
+#: a ranker trained pointwise is a classifier of relevance: its scores can be judged as one too
+_SCORES = {"binary_classification", "ranking"}
+
+#: offline metric → the task types it fits. Ranking metrics judge the ordered list whatever loss
+#: trained the scorer, so they fit a binary classifier used to rank; a pointwise ranker's scores
+#: can be judged with the classifier's metrics (AUC, PR-AUC, log loss, calibration).
 OFFLINE_METRICS: dict[str, set[str]] = {
     "accuracy": _CLASSIFICATION,
     "precision": _CLASSIFICATION,
     "recall": _CLASSIFICATION,
     "f1": _CLASSIFICATION,
-    "roc_auc": {"binary_classification"},
-    "pr_auc": {"binary_classification"},
+    "roc_auc": _SCORES,
+    "pr_auc": _SCORES,
     "recall_at_precision": {"binary_classification"},
-    "log_loss": _CLASSIFICATION,
-    "normalized_entropy": {"binary_classification"},
-    "calibration_error": {"binary_classification"},
+    "log_loss": _CLASSIFICATION | {"ranking"},
+    "normalized_entropy": _SCORES,
+    "calibration_error": _SCORES,
     "expected_cost": _CLASSIFICATION | _REGRESSION,
     "mae": _REGRESSION,
     "rmse": _REGRESSION,
@@ -42,17 +50,37 @@ OFFLINE_METRICS: dict[str, set[str]] = {
     "p95_abs_error": _REGRESSION,
     "pinball_loss": _REGRESSION,
     "coverage": {"quantile_regression"},
-    "ndcg": {"ranking"},
-    "recall_at_k": {"ranking"},
-    "precision_at_k": {"ranking"},
-    "map": {"ranking"},
-    "mrr": {"ranking"},
-    "catalogue_coverage": {"ranking"},
+    "ndcg": _LISTS,
+    "recall_at_k": _LISTS,
+    "precision_at_k": _LISTS,
+    "map": _LISTS,
+    "mrr": _LISTS,
+    "catalogue_coverage": _LISTS,
 }
 FEATURE_GROUPS = ("user", "item", "context", "cross")
 AVAILABILITY = ("prediction", "after")
 SERVING_MODES = ("online", "batch", "hybrid")
 SPLITS = ("time", "random", "user")
+
+
+#: text that stands for an answer not yet written
+PLACEHOLDERS = frozenset({"...", "…", "todo", "tbd", "tba", "?", "xxx", "n/a"})
+
+
+def is_placeholder(value: object) -> bool:
+    """True when `value` is not an answer yet: None, ``...``, empty, or placeholder text.
+
+    A list is a placeholder when it is empty or every item is one; strings such as ``"..."``,
+    ``"TODO"`` or ``"tbd"`` (any case, surrounding spaces and punctuation ignored) count too.
+    """
+    if value is None or value is Ellipsis:
+        return True
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return not text or text in PLACEHOLDERS or not any(ch.isalnum() for ch in text)
+    if isinstance(value, list | tuple):
+        return all(is_placeholder(v) for v in value)
+    return False
 
 
 @dataclass
@@ -135,7 +163,7 @@ class Serving:
 
 @dataclass
 class Monitoring:
-    """Step 7: monitoring and iteration."""
+    """Step 7: monitoring and infrastructure."""
 
     signals: list[str] = field(default_factory=list)
     retraining: str = ""
@@ -172,7 +200,7 @@ class DesignDocument:
         found: list[Finding] = []
 
         def need(step: str, name: str, value: object, message: str) -> None:
-            if value is None or (isinstance(value, str | list) and not value):
+            if is_placeholder(value):
                 found.append(Finding(step, name, message))
 
         def one_of(step: str, name: str, value: str, options: tuple[str, ...]) -> bool:
@@ -257,6 +285,13 @@ class DesignDocument:
             "List what you monitor: inputs, predictions, delayed-label metrics.",
         )
         need("monitoring", "retraining", m.retraining, "Say when and how the model is retrained.")
+        need(
+            "monitoring",
+            "feedback_loops",
+            m.feedback_loops,
+            "Say how the model's own predictions shape its future training data (feedback "
+            "loops) and what you do about it, or why there is none.",
+        )
         return found
 
     def _check_features(self, found: list[Finding]) -> None:
@@ -272,6 +307,16 @@ class DesignDocument:
             return
         groups = set()
         for feat in features:
+            if is_placeholder(feat.name):
+                found.append(
+                    Finding(
+                        "features_model",
+                        "features",
+                        f"A {feat.group} feature has no description yet: say what it measures, "
+                        "over which window, from which source.",
+                    )
+                )
+                continue
             if feat.group not in FEATURE_GROUPS:
                 found.append(
                     Finding(
@@ -299,7 +344,7 @@ class DesignDocument:
                         "the label and cannot be served.",
                     )
                 )
-        missing = [g for g in ("user", "context") if g not in groups]
+        missing = [g for g in ("user", "item", "context") if g not in groups]
         if missing:
             found.append(
                 Finding(

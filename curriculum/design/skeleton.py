@@ -137,15 +137,17 @@ SKELETON: tuple[Step, ...] = (
     Step(
         7,
         "monitoring",
-        "Monitoring and iteration",
+        "Monitoring and infrastructure",
         (
             "What can be monitored before labels arrive?",
             "When and how is the model retrained?",
             "Which feedback loops exist?",
+            "What runs it: orchestration, feature store, model registry, serving?",
         ),
         (
             "Input drift, prediction drift and delayed-label metrics.",
             "A retraining trigger or schedule.",
+            "The infrastructure by layer: pipelines, features, registry, serving.",
         ),
         ("Monitoring only system health.", "Feedback loops that reinforce the model's bias."),
     ),
