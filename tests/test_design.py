@@ -58,6 +58,12 @@ def test_markdown_and_html_carry_every_step():
         assert f"## {s.number}. {s.title}" in md
         assert s.title in page
     assert page.startswith("<!DOCTYPE html>") and "Aminian" in page and "Aminian" in md
+    from curriculum.design.skeleton import EXTRAS, TOOLS_STRIP
+
+    for text in (md, page):  # the cards the PDF has: how to use it, time boxes, tools strip
+        assert "How to use it" in text and "Production tools" in text
+        assert all(name.replace("↔", "") in text.replace("↔", "") for name, _ in EXTRAS)
+        assert all(layer in text and "Qdrant" in text for layer, _ in TOOLS_STRIP)
 
 
 def good_document() -> DesignDocument:

@@ -159,6 +159,66 @@ SOURCES = (
 )
 TITLE = "ML system design: the 7-step answer skeleton"
 
+HOW_TO_USE = (
+    "Spend about five minutes on steps 1–2 before any model. State numbers (users, QPS, latency) "
+    "with the assumptions behind them, and say which trade-off you choose and why. Keep this page "
+    "beside you for every day of the course."
+)
+
+#: the bottom of the handout: short reference cards (title, lines)
+EXTRAS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "A 45-minute interview (a suggested split)",
+        (
+            "0–8 min: requirements and framing (1–2), numbers and assumptions said aloud.",
+            "8–18 min: data, label, features (3–4); 18–26 min: model and metrics (4–5).",
+            "26–38 min: serving and monitoring (6–7); 38–45 min: trade-offs, what next.",
+        ),
+    ),
+    (
+        "Metrics: offline ↔ online",
+        (
+            "Rare events: PR-AUC, recall at a precision ↔ losses prevented, review load.",
+            "Probabilities (ads): log loss, normalized entropy, calibration ↔ revenue, CTR.",
+            "Ranking: recall@k, NDCG@k, MRR, coverage ↔ watch time, retention.",
+            "Regression (ETA): MAE, p95 error ↔ late arrivals. Guardrails: latency, complaints; "
+            "launch on an A/B test by user.",
+        ),
+    ),
+    (
+        "The funnel and serving patterns",
+        (
+            "Retrieval (ANN index or rules): millions → hundreds; ranking: a richer model on "
+            "hundreds; re-ranking: diversity, freshness, business rules — a latency budget each.",
+            "Batch (precomputed), online (per request) or hybrid; always a fallback.",
+        ),
+    ),
+    (
+        "Features at scale",
+        (
+            "Batch job → offline store (history, point-in-time joins for training) → "
+            "materialize → online store (milliseconds by key).",
+            "Streaming features (Kafka → Flink) and request-time features; TTL and freshness; "
+            "the same definitions in training and serving (no skew).",
+        ),
+    ),
+)
+
+#: the production tools strip: layer → tools
+TOOLS_STRIP: tuple[tuple[str, str], ...] = (
+    ("Orchestration", "Airflow, Prefect"),
+    ("Features", "Feast, Tecton"),
+    ("Training", "PyTorch, TensorFlow, Ray"),
+    ("Tracking and registry", "MLflow, W&B"),
+    ("Serving", "Triton, KServe"),
+    ("Vector search", "Pinecone, Milvus, Qdrant (or FAISS in process)"),
+)
+
+
+def tools_strip() -> str:
+    """The tools strip as one line: ``Layer: tools · Layer: tools ...``."""
+    return " · ".join(f"{layer}: {tools}" for layer, tools in TOOLS_STRIP)
+
 
 def step(key: str) -> Step:
     """The step whose key is `key`."""
@@ -179,6 +239,10 @@ def skeleton_markdown() -> str:
         lines += ["", "**Pitfalls**", ""]
         lines += [f"- {p}" for p in s.pitfalls]
         lines.append("")
+    lines += ["## How to use it", "", HOW_TO_USE, ""]
+    for name, values in EXTRAS:
+        lines += [f"### {name}", ""] + [f"- {v}" for v in values] + [""]
+    lines += ["### Production tools", "", tools_strip(), ""]
     lines += ["---", "", "Sources: " + " ".join(SOURCES), ""]
     return "\n".join(lines)
 
@@ -197,6 +261,13 @@ def skeleton_html() -> str:
             f"<h3>Strong answer</h3><ul>{items(s.strong_answer)}</ul>"
             f'<h3>Pitfalls</h3><ul class="pit">{items(s.pitfalls)}</ul></section>'
         )
+    cards.append(f"<section><h2>How to use it</h2><p>{html.escape(HOW_TO_USE)}</p></section>")
+    extras = "".join(
+        f"<section><h3>{html.escape(name)}</h3><ul>"
+        + "".join(f"<li>{html.escape(v)}</li>" for v in values)
+        + "</ul></section>"
+        for name, values in EXTRAS
+    )
     style = (
         "body{font:10pt/1.3 system-ui,sans-serif;margin:1.2cm;color:#222}"
         "h1{font-size:16pt;margin:0 0 .4cm}main{display:grid;grid-template-columns:1fr 1fr;"
@@ -205,10 +276,15 @@ def skeleton_html() -> str:
         "padding:0 .45em;margin-right:.2em}h3{font-size:8.5pt;margin:.15cm 0 0;color:#1f5f99;"
         "text-transform:uppercase}ul{margin:0;padding-left:1.1em}.pit li{color:#8a1c1c}"
         "footer{font-size:8pt;color:#666;margin-top:.3cm}@page{size:A4;margin:0}"
+        ".extras{grid-template-columns:1fr 1fr 1fr 1fr;margin-top:.35cm;font-size:8.5pt}"
+        ".extras section{padding:.15cm .25cm}p{margin:.1cm 0}.tools{margin-top:.3cm;"
+        "font-size:8.5pt}.tools b{color:#1f5f99}"
     )
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{TITLE}</title>"
         f"<style>{style}</style></head><body><h1>{TITLE}</h1><main>{''.join(cards)}</main>"
+        f"<main class='extras'>{extras}</main>"
+        f"<p class='tools'><b>Production tools</b> — {html.escape(tools_strip())}</p>"
         f"<footer>Sources: {html.escape(' '.join(SOURCES))}</footer></body></html>\n"
     )
 
@@ -222,7 +298,7 @@ def write_skeleton_pdf(path: Path) -> Path:
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     blue = colors.HexColor("#1f5f99")
-    base = ParagraphStyle("base", fontName="Helvetica", fontSize=8.6, leading=10.8)
+    base = ParagraphStyle("base", fontName="Helvetica", fontSize=8.1, leading=9.9)
     head = ParagraphStyle(
         "head", parent=base, fontName="Helvetica-Bold", fontSize=10.5, leading=13, textColor=blue
     )
@@ -255,12 +331,7 @@ def write_skeleton_pdf(path: Path) -> Path:
     cards.append(
         [
             Paragraph("How to use it", head),
-            Paragraph(
-                "Spend about five minutes on steps 1–2 before any model. State "
-                "numbers (users, QPS, latency) and say which trade-off you choose "
-                "and why. Keep this page beside you for every day of the course.",
-                base,
-            ),
+            Paragraph(html.escape(HOW_TO_USE), base),
         ]
     )
     rows = [cards[i : i + 2] for i in range(0, len(cards), 2)]
@@ -291,11 +362,42 @@ def write_skeleton_pdf(path: Path) -> Path:
         author="ML System Design Lab",
         invariant=1,
     )
+    small = ParagraphStyle("small", parent=base, fontSize=6.9, leading=8.1)
+    small_head = ParagraphStyle("small_head", parent=head, fontSize=8.2, leading=10)
+    extra_cells = [
+        [Paragraph(html.escape(name), small_head)]
+        + [Paragraph(f"• {html.escape(v)}", small) for v in values]
+        for name, values in EXTRAS
+    ]
+    quarter = (A4[0] - 2.4 * cm) / 4
+    extras = Table([extra_cells], colWidths=[quarter] * 4)
+    extras.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BOX", (0, 0), (-1, -1), 0.6, colors.HexColor("#bbbbbb")),
+                ("INNERGRID", (0, 0), (-1, -1), 0.6, colors.HexColor("#bbbbbb")),
+                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+    strip = Paragraph(
+        "<b>Production tools</b> — "
+        + " · ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in TOOLS_STRIP),
+        small,
+    )
     doc.build(
         [
             Paragraph(TITLE, title),
             table,
-            Spacer(1, 6),
+            Spacer(1, 5),
+            extras,
+            Spacer(1, 4),
+            strip,
+            Spacer(1, 4),
             Paragraph("Sources: " + html.escape(" ".join(SOURCES)), foot),
         ]
     )
