@@ -106,6 +106,38 @@ CASES = {
             ("gibibytes instead of gigabytes", "/ 1e9", "/ 2**30"),
         ],
     ),
+    "ml_estimates": (
+        "ml_estimates_test",
+        [
+            (
+                "the index counted in bits",
+                '"index_gb": {"value": 200_000 * (64 * 4 + 32 * 4) / 1e9,',
+                '"index_gb": {"value": 200_000 * (64 * 32 + 32 * 32) / 1e9,',
+            ),
+            (
+                "the online store without its replicas",
+                '"online_store_gb": {"value": 20e6 * (50 * 4 + 16 + 64) * 3 / 1e9,',
+                '"online_store_gb": {"value": 20e6 * (50 * 4 + 16 + 64) / 1e9,',
+            ),
+            (
+                "candidates forgotten in the scoring load",
+                '"scored_per_second": {"value": peak * 500,',
+                '"scored_per_second": {"value": peak * 5,',
+            ),
+            (
+                "no assumptions stated",
+                '"assumptions": "~350 QPS x 500 candidates = ~175k model evaluations/s"',
+                '"assumptions": "..."',
+            ),
+        ],
+        [
+            (
+                "other sensible assumptions: 2M daily users, peak 5x",
+                "peak = 1e6 * 10 / 86_400 * 3",
+                "peak = 2e6 * 10 / 86_400 * 5",
+            ),
+        ],
+    ),
     "feature_brainstorm": (
         "feature_brainstorm_test",
         [
