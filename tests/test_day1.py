@@ -49,6 +49,18 @@ CASES = {
             ),
         ],
     ),
+    "clarifying_questions": (
+        "clarifying_questions_test",
+        [
+            ("latency called functional", '"latency": "non_functional"', '"latency": "functional"'),
+            (
+                "privacy called functional",
+                '"contacts": "non_functional"',
+                '"contacts": "functional"',
+            ),
+        ],
+        [],
+    ),
     "metric_choice": (
         "metric_choice_test",
         [
