@@ -37,6 +37,12 @@ FIT = '    model.fit(features, train["duration_s"] - train["routing_eta_s"])\n'
 # (question, test cells that must score 0, mistake, [(old, new), ...] applied to the reference)
 WRONG = [
     (
+        "make_features",
+        ["make_features_test"],
+        "day of the week from the day of the month (right in September 2025 only)",
+        [("    dow = t.dt.day_of_week\n", "    dow = (t.dt.day - 1) % 7\n")],
+    ),
+    (
         "time_split",
         ["time_split_test"],
         "a random split",

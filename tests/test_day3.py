@@ -81,7 +81,7 @@ PSI_PANDAS = """def psi(expected, actual, bins=10):
         e = expected.value_counts(normalize=True).reindex(values, fill_value=0)
         a = actual.value_counts(normalize=True).reindex(values, fill_value=0)
     else:
-        edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)))
+        edges = np.unique(expected.quantile(np.linspace(0, 1, bins + 1)).to_numpy())
         edges[0], edges[-1] = -np.inf, np.inf
         e = pd.cut(expected, edges).value_counts(normalize=True, sort=False)
         a = pd.cut(actual, edges).value_counts(normalize=True, sort=False)
@@ -172,6 +172,18 @@ def _wrong(course):
                 "    return float(np.sum((a - e) * np.log(a / e)))\n",
             ),
         ),
+        "PSI that keeps missing values": (
+            "psi_and_drift_report",
+            ["psi_test"],
+            v(
+                "psi_and_drift_report",
+                (
+                    "    expected, actual = expected[~np.isnan(expected)], "
+                    "actual[~np.isnan(actual)]  # ignore missing\n",
+                    "",
+                ),
+            ),
+        ),
         "a model without velocity features": (
             "fraud_model",
             ["fraud_quality_half_gap", "fraud_quality_strong"],
@@ -243,6 +255,7 @@ BATCHES = {
     "drift": [
         "drift decided by the KS p-value",
         "PSI on separate histograms",
+        "PSI that keeps missing values",
         "PSI with pandas bins",
     ],
     "model quality": ["a model without velocity features", "extra-trees model"],
