@@ -316,6 +316,21 @@ def write_skeleton_pdf(path: Path) -> Path:
     )
     foot = ParagraphStyle("foot", parent=base, fontSize=6.5, textColor=colors.grey)
 
+    def grid(side: float, top: float, bottom: float) -> TableStyle:
+        """Boxed cards aligned to the top, with the given paddings in points."""
+        line = colors.HexColor("#bbbbbb")
+        return TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BOX", (0, 0), (-1, -1), 0.6, line),
+                ("INNERGRID", (0, 0), (-1, -1), 0.6, line),
+                ("LEFTPADDING", (0, 0), (-1, -1), side),
+                ("RIGHTPADDING", (0, 0), (-1, -1), side),
+                ("TOPPADDING", (0, 0), (-1, -1), top),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), bottom),
+            ]
+        )
+
     def card(s: Step) -> list:
         cell = [Paragraph(f"{s.number}. {html.escape(s.title)}", head)]
         for name, values, style in (
@@ -337,19 +352,7 @@ def write_skeleton_pdf(path: Path) -> Path:
     rows = [cards[i : i + 2] for i in range(0, len(cards), 2)]
     width = (A4[0] - 2.4 * cm) / 2
     table = Table(rows, colWidths=[width, width])
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("BOX", (0, 0), (-1, -1), 0.6, colors.HexColor("#bbbbbb")),
-                ("INNERGRID", (0, 0), (-1, -1), 0.6, colors.HexColor("#bbbbbb")),
-                ("LEFTPADDING", (0, 0), (-1, -1), 6),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 6),
-                ("TOPPADDING", (0, 0), (-1, -1), 5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-            ]
-        )
-    )
+    table.setStyle(grid(side=6, top=5, bottom=6))
     path = Path(path)
     doc = SimpleDocTemplate(
         str(path),
@@ -371,19 +374,7 @@ def write_skeleton_pdf(path: Path) -> Path:
     ]
     quarter = (A4[0] - 2.4 * cm) / 4
     extras = Table([extra_cells], colWidths=[quarter] * 4)
-    extras.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("BOX", (0, 0), (-1, -1), 0.6, colors.HexColor("#bbbbbb")),
-                ("INNERGRID", (0, 0), (-1, -1), 0.6, colors.HexColor("#bbbbbb")),
-                ("LEFTPADDING", (0, 0), (-1, -1), 4),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-            ]
-        )
-    )
+    extras.setStyle(grid(side=4, top=3, bottom=4))
     strip = Paragraph(
         "<b>Production tools</b> — "
         + " · ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in TOOLS_STRIP),
