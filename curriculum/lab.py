@@ -10,6 +10,7 @@ note when run as root (containers, cloud notebooks), and any extra arguments pas
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -54,10 +55,20 @@ def start_lab(
     command, note = lab_command(extra, no_browser=no_browser)
     if note:
         echo(note)
+    server = subprocess.Popen(command, cwd=workspace, env=lab_environment(workspace))
+    # a SIGTERM to mlsd (a container stopping, a supervisor) reaches JupyterLab too, which then
+    # shuts down its kernels and terminals instead of outliving mlsd
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: server.send_signal(signum))
     try:
-        code = subprocess.call(command, cwd=workspace, env=lab_environment(workspace))
-    except KeyboardInterrupt:
+        code = server.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached JupyterLab too (same process group)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if code not in (0, -2, 130):
         echo(
             f"JupyterLab stopped with exit code {code} (its messages are above). If the port is "

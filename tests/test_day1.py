@@ -202,6 +202,33 @@ CASES = {
             ),
         ],
     ),
+    "tool_decisions": (
+        "tool_decisions_test",
+        [
+            (
+                "an in-process library for a catalogue with upserts and filters",
+                '"catalogue_ann": {"layer": "vector_search", "tool": "Qdrant",',
+                '"catalogue_ann": {"layer": "vector_search", "tool": "FAISS",',
+            ),
+            (
+                "a nightly orchestrator for a per-event streaming count",
+                '"card_velocity": {"layer": "stream_processing", "tool": "Apache Flink",',
+                '"card_velocity": {"layer": "orchestration", "tool": "Airflow",',
+            ),
+        ],
+        [
+            (
+                "Prefect for the nightly retrain",
+                '"nightly_retrain": {"layer": "orchestration", "tool": "Airflow",',
+                '"nightly_retrain": {"layer": "orchestration", "tool": "Prefect",',
+            ),
+            (
+                "a vector database for the small index too",
+                '"small_ann": {"layer": "vector_search", "tool": "FAISS",',
+                '"small_ann": {"layer": "vector_search", "tool": "Milvus",',
+            ),
+        ],
+    ),
     "leakage_spotting": (
         "leakage_spotting_test",
         [

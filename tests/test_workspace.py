@@ -80,9 +80,49 @@ def test_root_gets_allow_root_with_a_note(monkeypatch, uid):
 
 def test_a_failing_jupyterlab_is_explained(tmp_path, monkeypatch):
     said = []
-    monkeypatch.setattr(lab.subprocess, "call", lambda *a, **k: 1)
+
+    class Failing:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def wait(self, timeout=None):
+            return 1
+
+    monkeypatch.setattr(lab.subprocess, "Popen", Failing)
     assert lab.start_lab(tmp_path, echo=said.append) == 1
     assert any("exit code 1" in s and "--port" in s for s in said)
+
+
+def test_sigterm_to_mlsd_lab_stops_jupyterlab_too(tmp_path):
+    """A stopped `mlsd lab` must not leave its JupyterLab (and its terminals) running."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "child-got-sigterm"
+    child = (
+        "import pathlib, signal, sys, time\n"
+        f"signal.signal(signal.SIGTERM, lambda *a: (pathlib.Path({str(marker)!r}).touch(), "
+        "sys.exit(0)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = (
+        "import sys\n"
+        "from curriculum import lab\n"
+        "lab.lab_command = lambda extra, no_browser=False: "
+        f"([sys.executable, '-c', {child!r}], '')\n"
+        f"sys.exit(lab.start_lab(__import__('pathlib').Path({str(tmp_path)!r})))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    deadline = time.monotonic() + 5
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "JupyterLab (the child) never got the SIGTERM"
 
 
 def test_the_workspace_config_shows_a_learner_only_their_tools(tmp_path, monkeypatch):
