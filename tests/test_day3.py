@@ -149,14 +149,14 @@ def _wrong(course):
             ),
         ),
         "threshold 0.5": ("choose_threshold", ["choose_threshold_test"], THRESHOLD_HALF),
-        "drift decided by the KS p-value": (
+        "drift decided by the p-value": (
             "psi_and_drift_report",
             ["drift_report_test"],
             v(
                 "psi_and_drift_report",
                 (
                     'band = "stable" if value < 0.1 else "moderate" if value < 0.25 else "major"',
-                    'band = "major" if ks.pvalue < 0.01 else "stable"',
+                    'band = "major" if pvalue < 0.01 else "stable"',
                 ),
             ),
         ),
@@ -253,7 +253,7 @@ BATCHES = {
         "threshold by a loop over scores",
     ],
     "drift": [
-        "drift decided by the KS p-value",
+        "drift decided by the p-value",
         "PSI on separate histograms",
         "PSI that keeps missing values",
         "PSI with pandas bins",
