@@ -22,26 +22,25 @@ TASK_TYPES = (
 _CLASSIFICATION = {"binary_classification", "multiclass_classification"}
 _REGRESSION = {"regression", "quantile_regression"}
 
-#: a model that orders a list: trained as a ranker, or as a classifier whose scores rank (the
-#: pointwise framing of most recommenders and ad systems)
-_LISTS = {"ranking", "binary_classification"}
-#: a ranker trained pointwise is a classifier of relevance: its scores can be judged as one too
-_SCORES = {"binary_classification", "ranking"}
+#: a model whose scores order a list: a ranker, or a classifier whose scores rank (the pointwise
+#: framing of most recommenders and ad systems). Both are judged with ranking metrics, and a
+#: pointwise ranker, being a classifier of relevance, with the classifier's score metrics too.
+_SCORED = {"binary_classification", "ranking"}
 
 #: offline metric → the task types it fits. Ranking metrics judge the ordered list whatever loss
-#: trained the scorer, so they fit a binary classifier used to rank; a pointwise ranker's scores
-#: can be judged with the classifier's metrics (AUC, PR-AUC, log loss, calibration).
+#: trained the scorer; a pointwise ranker's scores are judged like a classifier's (AUC, PR-AUC,
+#: log loss, calibration).
 OFFLINE_METRICS: dict[str, set[str]] = {
     "accuracy": _CLASSIFICATION,
     "precision": _CLASSIFICATION,
     "recall": _CLASSIFICATION,
     "f1": _CLASSIFICATION,
-    "roc_auc": _SCORES,
-    "pr_auc": _SCORES,
+    "roc_auc": _SCORED,
+    "pr_auc": _SCORED,
     "recall_at_precision": {"binary_classification"},
     "log_loss": _CLASSIFICATION | {"ranking"},
-    "normalized_entropy": _SCORES,
-    "calibration_error": _SCORES,
+    "normalized_entropy": _SCORED,
+    "calibration_error": _SCORED,
     "expected_cost": _CLASSIFICATION | _REGRESSION,
     "mae": _REGRESSION,
     "rmse": _REGRESSION,
@@ -50,12 +49,12 @@ OFFLINE_METRICS: dict[str, set[str]] = {
     "p95_abs_error": _REGRESSION,
     "pinball_loss": _REGRESSION,
     "coverage": {"quantile_regression"},
-    "ndcg": _LISTS,
-    "recall_at_k": _LISTS,
-    "precision_at_k": _LISTS,
-    "map": _LISTS,
-    "mrr": _LISTS,
-    "catalogue_coverage": _LISTS,
+    "ndcg": _SCORED,
+    "recall_at_k": _SCORED,
+    "precision_at_k": _SCORED,
+    "map": _SCORED,
+    "mrr": _SCORED,
+    "catalogue_coverage": _SCORED,
 }
 FEATURE_GROUPS = ("user", "item", "context", "cross")
 AVAILABILITY = ("prediction", "after")
