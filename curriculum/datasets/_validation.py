@@ -33,12 +33,20 @@ def check_count(name: str, value: object, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_fraction(name: str, value: object, low: float = 0.0, high: float = 1.0) -> float:
-    """Check that `value` is a number strictly between `low` and `high` and return it."""
+def check_fraction(
+    name: str, value: object, low: float = 0.0, high: float = 1.0, *, include_low: bool = False
+) -> float:
+    """Check that `value` is a number between `low` and `high` and return it.
+
+    Both bounds are exclusive unless `include_low` (then ``low <= value < high``); NaN never
+    passes. ``high=math.inf`` checks a lower bound only.
+    """
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    if not low < float(value) < high:
-        raise ValueError(f"{name} must be between {low} and {high} (exclusive), got {value}")
+    above = low <= float(value) if include_low else low < float(value)
+    if not (above and float(value) < high):
+        bounds = f"in [{low}, {high})" if include_low else f"between {low} and {high} (exclusive)"
+        raise ValueError(f"{name} must be {bounds}, got {value}")
     return float(value)
 
 

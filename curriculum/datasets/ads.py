@@ -24,6 +24,8 @@ returned in the column ``oracle_p_click``: it is the oracle, never a feature —
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -166,12 +168,8 @@ def make_ad_impressions(
     n_adv = check_count("n_advertisers", n_advertisers)
     ctr = check_fraction("ctr", ctr, 0.0, 0.5)
     days = check_count("days", days)
-    if isinstance(launch_share, bool) or not isinstance(launch_share, int | float):
-        raise ValueError(f"launch_share must be a number in [0, 1), got {launch_share!r}")
-    if not 0.0 <= launch_share < 1.0:
-        raise ValueError(f"launch_share must be in [0, 1), got {launch_share!r}")
-    if isinstance(fatigue, bool) or not isinstance(fatigue, int | float) or not fatigue >= 0:
-        raise ValueError(f"fatigue must be a number >= 0, got {fatigue!r}")
+    launch_share = check_fraction("launch_share", launch_share, 0.0, 1.0, include_low=True)
+    fatigue = check_fraction("fatigue", fatigue, 0.0, math.inf, include_low=True)
     start_ts = check_start("start", start).normalize()
     rng = check_random_state(random_state)
 
