@@ -335,15 +335,15 @@ def benchmark_vector_index(
     """Time Day 5's retrieval methods on synthetic clustered catalogues of each size.
 
     Exact NumPy search, FAISS HNSW at several ``efSearch`` and Qdrant's local mode (only up to
-    20,000 items, where qdrant-client stops recommending local mode): build seconds, queries per
-    second and recall@`k` against exact search
+    ``QDRANT_LOCAL_MAX_POINTS``, where qdrant-client stops recommending it): build seconds,
+    queries per second and recall@`k` against exact search
     (:func:`curriculum.vector_index.compare_indexes`).
     """
-    from curriculum.vector_index import clustered_vectors, compare_indexes
+    from curriculum.vector_index import QDRANT_LOCAL_MAX_POINTS, clustered_vectors, compare_indexes
 
     rows = []
     for size in sizes:
         items, query_vectors = clustered_vectors(size, n_queries=queries, random_state=0)
-        frame = compare_indexes(items, query_vectors, k=k, qdrant=size <= 20_000)
+        frame = compare_indexes(items, query_vectors, k=k, qdrant=size <= QDRANT_LOCAL_MAX_POINTS)
         rows += [{"items": size, **row} for row in frame.to_dict("records")]
     return rows

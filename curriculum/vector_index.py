@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+#: above this many points qdrant-client warns that local mode is not recommended (use a server)
+QDRANT_LOCAL_MAX_POINTS = 20_000
+
 
 def clustered_vectors(
     n_items: int, dim: int = 32, n_queries: int = 200, n_clusters: int = 50, random_state: int = 0
@@ -92,7 +95,7 @@ def qdrant_local(items: np.ndarray, name: str = "items"):
     client.create_collection(
         name, vectors_config=models.VectorParams(size=items.shape[1], distance=models.Distance.DOT)
     )
-    with warnings.catch_warnings():  # "local mode is not recommended above 20,000 points"
+    with warnings.catch_warnings():  # the warning above QDRANT_LOCAL_MAX_POINTS
         warnings.simplefilter("ignore", UserWarning)
         client.upload_collection(name, vectors=items, ids=list(range(len(items))), batch_size=4096)
     return client
