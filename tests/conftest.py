@@ -133,3 +133,29 @@ def reference_learner_with(
     }
     answers.update(changes)
     return {spec.filename: learner_notebook(course, day, spec, answers)}
+
+
+def assert_cases_graded(
+    grade: NotebookGrade, student: str, cases: dict, kind: str, exempt: tuple[str, ...] = ()
+) -> None:
+    """Check one learner's grade against their cases: ``name -> (question, cells, ...)``.
+
+    ``kind == "wrong"``: every named cell scores 0 with a hint, and every other autograded cell
+    (but those in `exempt`) keeps full marks, so the lost points come from the mistakes.
+    ``kind == "honest"``: every named cell keeps full marks.
+    """
+    assert not grade.error, f"{student}: {grade.error}"
+    points = {q.grade_id: q for q in grade.questions}
+    for name, (_, cells, *_) in cases.items():
+        for cell in cells:
+            q = points[cell]
+            if kind == "wrong":
+                assert q.points == 0, f"'{name}' still earns points on {cell}"
+                assert q.message.split(":", 1)[-1].strip(), f"'{name}' fails {cell} without a hint"
+            else:
+                assert q.points == q.max_points, f"honest '{name}' loses {cell}: {q.message}"
+    if kind == "wrong":
+        touched = {c for _, cells, *_ in cases.values() for c in cells} | set(exempt)
+        for q in grade.questions:
+            if q.autograded and q.grade_id not in touched:
+                assert q.points == q.max_points, f"{student}: {q.grade_id} lost: {q.message}"

@@ -16,7 +16,12 @@ import pytest
 
 from curriculum.syllabus import get_day
 
-from .conftest import answer_variant, grade_students, reference_learner_with
+from .conftest import (
+    answer_variant,
+    assert_cases_graded,
+    grade_students,
+    reference_learner_with,
+)
 
 DAY = get_day("day4")
 CTR = DAY.notebook("ctr.ipynb")
@@ -216,24 +221,7 @@ def test_ctr_wrong_answers_lose_points_and_honest_ones_keep_them(course, kind, t
         course, CTR, {s: _ctr_learner(course, cases) for s, cases in groups.items()}, tmp_path
     )
     for student, cases in groups.items():
-        grade = grades[student]
-        assert not grade.error, f"{student}: {grade.error}"
-        points = {q.grade_id: q for q in grade.questions}
-        for name, (_, cells, _) in cases.items():
-            for cell in cells:
-                q = points[cell]
-                if kind == "wrong":
-                    assert q.points == 0, f"'{name}' still earns points on {cell}"
-                    assert q.message.split(":", 1)[-1].strip(), (
-                        f"'{name}' fails {cell} without a hint"
-                    )
-                else:
-                    assert q.points == q.max_points, f"honest '{name}' loses {cell}: {q.message}"
-        if kind == "wrong":  # the other autograded cells keep their points
-            touched = {c for _, cells, _ in cases.values() for c in cells}
-            for q in grade.questions:
-                if q.autograded and q.grade_id not in touched and q.grade_id not in HIST:
-                    assert q.points == q.max_points, f"{student}: {q.grade_id} lost: {q.message}"
+        assert_cases_graded(grades[student], student, cases, kind, exempt=tuple(HIST))
 
 
 def test_feature_store_wrong_answers_lose_points(course, tmp_path):

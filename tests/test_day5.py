@@ -17,7 +17,12 @@ import pytest
 
 from curriculum.syllabus import get_day
 
-from .conftest import answer_variant, grade_students, reference_learner_with
+from .conftest import (
+    answer_variant,
+    assert_cases_graded,
+    grade_students,
+    reference_learner_with,
+)
 
 DAY = get_day("day5")
 REC = DAY.notebook("recommendations.ipynb")
@@ -207,19 +212,4 @@ def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, kind, tmp_p
     learners = {f"s{i}": _learner(course, cases) for i, cases in enumerate(groups.values())}
     grades = grade_students(course, DAY, learners, tmp_path)
     for i, (student, cases) in enumerate(groups.items()):
-        grade = grades[f"s{i}"][REC.filename]
-        assert not grade.error, f"{student}: {grade.error}"
-        points = {q.grade_id: q for q in grade.questions}
-        for name, (_, cells, *_) in cases.items():
-            for cell in cells:
-                q = points[cell]
-                if kind == "wrong":
-                    assert q.points == 0, f"'{name}' still earns points on {cell}"
-                    assert q.message.split(":", 1)[-1].strip(), f"'{name}' fails {cell} silently"
-                else:
-                    assert q.points == q.max_points, f"honest '{name}' loses {cell}: {q.message}"
-        if kind == "wrong":  # every other autograded cell keeps its points
-            touched = {c for _, cells, *_ in cases.values() for c in cells}
-            for q in grade.questions:
-                if q.autograded and q.grade_id not in touched:
-                    assert q.points == q.max_points, f"{student}: {q.grade_id} lost: {q.message}"
+        assert_cases_graded(grades[f"s{i}"][REC.filename], student, cases, kind)
