@@ -3,9 +3,9 @@
 Each learner answers every question like the reference solution except for one plausible
 mistake (a window that includes the current payment, a median over the card's whole history,
 labels read from the future, oversampling before the split, accuracy sold as PR-AUC, threshold
-0.5, drift decided by a p-value, PSI on separate histograms, no velocity features), so a lost
-point can only come from that mistake. Learners are graded in a few batches (one nbgrader run
-each) to keep the suite fast.
+0.5, drift decided by a p-value, KS on flags and counts, PSI on separate histograms, no velocity
+features), so a lost point can only come from that mistake. Learners are graded in a few
+batches (one nbgrader run each) to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -172,6 +172,17 @@ def _wrong(course):
                 "    return float(np.sum((a - e) * np.log(a / e)))\n",
             ),
         ),
+        "KS for every feature, flags and counts too": (
+            "psi_and_drift_report",
+            ["drift_report_test"],
+            v(
+                "psi_and_drift_report",
+                (
+                    "if np.unique(ref).size <= DISCRETE_MAX_VALUES:",
+                    "if False:  # one test for every feature",
+                ),
+            ),
+        ),
         "PSI that keeps missing values": (
             "psi_and_drift_report",
             ["psi_test"],
@@ -216,6 +227,22 @@ def _honest(course):
             ["psi_test", "drift_report_test"],
             _psi_variant(course, PSI_PANDAS),
         ),
+        "chi-square table from pd.crosstab": (
+            "psi_and_drift_report",
+            ["psi_test", "drift_report_test"],
+            answer_variant(
+                course,
+                DAY,
+                SPEC,
+                "psi_and_drift_report",
+                (
+                    "table = np.array([pd.Series(x).value_counts().reindex(values, fill_value=0)"
+                    ".to_numpy()\n                              for x in (ref, cur)])",
+                    "table = pd.crosstab(np.r_[np.zeros(ref.size), np.ones(cur.size)], "
+                    "np.r_[ref, cur]).to_numpy()",
+                ),
+            ),
+        ),
         "extra-trees model": (
             "fraud_model",
             QUALITY,
@@ -255,8 +282,10 @@ BATCHES = {
     "drift": [
         "drift decided by the p-value",
         "PSI on separate histograms",
+        "KS for every feature, flags and counts too",
         "PSI that keeps missing values",
         "PSI with pandas bins",
+        "chi-square table from pd.crosstab",
     ],
     "model quality": ["a model without velocity features", "extra-trees model"],
 }
