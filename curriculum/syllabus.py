@@ -91,7 +91,7 @@ SYLLABUS: tuple[Day, ...] = (
     Day(
         id="day3",
         title="Fraud detection: velocity features, delayed labels and holiday drift",
-        case="point-in-time features, matured labels, PR-AUC, $-cost threshold, PSI, retraining",
+        case="point-in-time features, matured labels, calibration, priced decisions, drift monitor",
         notebooks=(NotebookSpec("fraud.ipynb", quick={"n_transactions": 20_000, "n_users": 700}),),
     ),
     Day(

@@ -2,10 +2,13 @@
 
 Each learner answers every question like the reference solution except for one plausible
 mistake (a window that includes the current payment, a median over the card's whole history,
-labels read from the future, oversampling before the split, accuracy sold as PR-AUC, threshold
-0.5, drift decided by a p-value, KS on flags and counts, PSI on separate histograms, no velocity
-features), so a lost point can only come from that mistake. Learners are graded in a few
-batches (one nbgrader run each) to keep the suite fast.
+labels read from the future, no wait for label maturity, oversampling before the split, accuracy
+sold as PR-AUC, one score threshold for every amount, no step-up, drift decided by a p-value, KS
+on flags and counts, PSI on separate histograms, a monitor that peeks at the day it reports,
+waits a month or pages on noise, no velocity features, a rebalanced or immature model that is not
+calibrated), so a lost point can only come from that mistake: every other autograded cell keeps
+full marks. Honest alternatives keep every point. Learners are graded in a few batches (one
+nbgrader run each) to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ import pytest
 
 from curriculum.syllabus import get_day
 
-from .conftest import answer_variant, grade_students, reference_answer, reference_learner
+from .conftest import (
+    answer_variant,
+    assert_cases_graded,
+    grade_students,
+    reference_answer,
+    reference_learner,
+)
 
 DAY = get_day("day3")
 SPEC = DAY.notebook("fraud.ipynb")
@@ -34,24 +43,30 @@ OVERSAMPLE_FIRST = '''def split_and_oversample(
     train = (timestamps < cutoff).to_numpy()
     return features[train], labels[train], features[~train], labels[~train]
 '''
-THRESHOLD_HALF = """DECLINE_COST = 10.0
+DECIDE_BY_THRESHOLD = """DECLINE_COST, STEPUP_COST, STEPUP_CATCH = 10.0, 1.0, 0.9
 
 
-def choose_threshold(scores, is_fraud, amounts, decline_cost):
-    return 0.5
+def decide(
+    p, amount, decline_cost=DECLINE_COST, stepup_cost=STEPUP_COST, stepup_catch=STEPUP_CATCH
+):
+    # one score threshold for every payment, whatever its amount
+    return np.where(np.asarray(p, dtype=float) >= 0.1, "decline", "approve")
 """
-THRESHOLD_LOOP = """DECLINE_COST = 10.0
+DECIDE_LOOP = """DECLINE_COST, STEPUP_COST, STEPUP_CATCH = 10.0, 1.0, 0.9
 
 
-def choose_threshold(scores, is_fraud, amounts, decline_cost):
-    s, y = np.asarray(scores, float), np.asarray(is_fraud).astype(bool)
-    a = np.asarray(amounts, float)
-    best, best_t = np.inf, np.inf
-    for t in np.r_[np.unique(s), np.inf]:
-        cost = a[y & (s < t)].sum() + decline_cost * (~y & (s >= t)).sum()
-        if cost < best:
-            best, best_t = cost, t
-    return float(best_t)
+def decide(
+    p, amount, decline_cost=DECLINE_COST, stepup_cost=STEPUP_COST, stepup_catch=STEPUP_CATCH
+):
+    out = []
+    for risk, dollars in zip(np.ravel(p), np.ravel(amount)):
+        costs = {
+            "approve": risk * dollars,
+            "step_up": (1 - risk) * stepup_cost + risk * (1 - stepup_catch) * dollars,
+            "decline": (1 - risk) * decline_cost,
+        }
+        out.append(min(costs, key=costs.get))  # dicts keep order: the mildest wins a tie
+    return np.array(out)
 """
 VELOCITY_SEARCHSORTED = """WINDOWS = {"1h": 3_600, "24h": 86_400, "7d": 7 * 86_400}
 
@@ -148,7 +163,87 @@ def _wrong(course):
                 ),
             ),
         ),
-        "threshold 0.5": ("choose_threshold", ["choose_threshold_test"], THRESHOLD_HALF),
+        "one score threshold for every amount": (
+            "payment_decisions",
+            ["payment_decisions_test"],
+            DECIDE_BY_THRESHOLD,
+        ),
+        "approve or decline, never step up": (
+            "payment_decisions",
+            ["payment_decisions_test"],
+            v(
+                "payment_decisions",
+                (
+                    "(1 - p) * stepup_cost + p * (1 - stepup_catch) * amount,",
+                    "np.full(p.shape, np.inf),  # never step up",
+                ),
+            ),
+        ),
+        "no wait for label maturity": (
+            "delayed_labels",
+            ["delayed_labels_test"],
+            v(
+                "delayed_labels",
+                (
+                    "def training_set(tx, as_of, maturity_days=60):",
+                    "def training_set(tx, as_of, maturity_days=0):",
+                ),
+            ),
+        ),
+        "a model trained on immature labels": (
+            "fraud_model",
+            ["fraud_calibration"],
+            v(
+                "fraud_model",
+                (
+                    "def build_fraud_model(history, as_of, maturity_days=60):",
+                    "def build_fraud_model(history, as_of, maturity_days=0):",
+                ),
+            ),
+        ),
+        "a rebalanced model left uncalibrated": (
+            "fraud_model",
+            ["fraud_calibration"],
+            v(
+                "fraud_model",
+                (
+                    "min_samples_leaf=20, random_state=0)",
+                    'min_samples_leaf=20, class_weight="balanced",\n'
+                    + " " * 43
+                    + "random_state=0)",
+                ),
+            ),
+        ),
+        "a monitor that peeks at the day it reports": (
+            "drift_monitor",
+            ["drift_monitor_test"],
+            v(
+                "drift_monitor",
+                (
+                    "(when < day)",
+                    "(when < day + pd.Timedelta(days=1))",
+                ),
+            ),
+        ),
+        "a monitor on a hair trigger": (
+            "drift_monitor",
+            ["drift_monitor_test"],
+            v(
+                "drift_monitor",
+                (
+                    '"alert": bool(value >= 0.1 or rate >= 1.5 * reference_flags)',
+                    '"alert": bool(value >= 0.02 or rate > reference_flags)',
+                ),
+            ),
+        ),
+        "a monitor over a month-long window": (
+            "drift_monitor",
+            ["drift_monitor_test"],
+            v(
+                "drift_monitor",
+                ("reference_days=28, window_days=3)", "reference_days=28, window_days=28)"),
+            ),
+        ),
         "drift decided by the p-value": (
             "psi_and_drift_report",
             ["drift_report_test"],
@@ -162,7 +257,7 @@ def _wrong(course):
         ),
         "PSI on separate histograms": (
             "psi_and_drift_report",
-            ["psi_test"],
+            ["psi_test", "drift_report_test"],
             _psi_variant(
                 course,
                 "def psi(expected, actual, bins=10):\n"
@@ -217,10 +312,24 @@ def _honest(course):
             VELOCITY,
             VELOCITY_SEARCHSORTED,
         ),
-        "threshold by a loop over scores": (
-            "choose_threshold",
-            ["choose_threshold_test"],
-            THRESHOLD_LOOP,
+        "decisions by a loop over payments": (
+            "payment_decisions",
+            ["payment_decisions_test"],
+            DECIDE_LOOP,
+        ),
+        "a monitor on the score PSI alone": (
+            "drift_monitor",
+            ["drift_monitor_test"],
+            answer_variant(
+                course,
+                DAY,
+                SPEC,
+                "drift_monitor",
+                (
+                    '"alert": bool(value >= 0.1 or rate >= 1.5 * reference_flags)',
+                    '"alert": bool(value >= 0.1)',
+                ),
+            ),
         ),
         "PSI with pandas bins": (
             "psi_and_drift_report",
@@ -245,7 +354,7 @@ def _honest(course):
         ),
         "extra-trees model": (
             "fraud_model",
-            QUALITY,
+            QUALITY + ["fraud_calibration"],
             answer_variant(
                 course,
                 DAY,
@@ -271,15 +380,17 @@ BATCHES = {
         "window includes the current payment",
         "median over the card's whole history",
         "labels read from is_fraud",
+        "no wait for label maturity",
         "velocity with numpy searchsorted",
     ],
-    "sampling, metrics and threshold": [
+    "sampling, metrics and decisions": [
         "oversampling before the split",
         "accuracy reported as PR-AUC",
-        "threshold 0.5",
-        "threshold by a loop over scores",
+        "one score threshold for every amount",
+        "approve or decline, never step up",
+        "decisions by a loop over payments",
     ],
-    "drift": [
+    "drift report": [
         "drift decided by the p-value",
         "PSI on separate histograms",
         "KS for every feature, flags and counts too",
@@ -287,7 +398,18 @@ BATCHES = {
         "PSI with pandas bins",
         "chi-square table from pd.crosstab",
     ],
-    "model quality": ["a model without velocity features", "extra-trees model"],
+    "drift monitor": [
+        "a monitor that peeks at the day it reports",
+        "a monitor on a hair trigger",
+        "a monitor over a month-long window",
+        "a monitor on the score PSI alone",
+    ],
+    "model quality": [
+        "a model without velocity features",
+        "a model trained on immature labels",
+        "a rebalanced model left uncalibrated",
+        "extra-trees model",
+    ],
 }
 
 
@@ -310,15 +432,10 @@ def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, batch, tmp_
         for i, (question, _, code) in enumerate(cases.values())
     }
     grades = grade_students(course, DAY, students, tmp_path)
-    for i, (name, (_, cells, _)) in enumerate(cases.items()):
+    for i, name in enumerate(cases):
         grade = grades[f"s{i}"][SPEC.filename]
-        assert not grade.error, f"{name}: {grade.error}"
-        points = {q.grade_id: q for q in grade.questions}
-        for cell in cells:
-            q = points[cell]
-            if name in wrong:
-                assert q.points == 0, f"'{name}' still earns points on {cell}"
-                assert "did not finish in time" not in q.message, f"'{name}': {q.message}"
-                assert q.message.split(":", 1)[-1].strip(), f"'{name}' fails {cell} without a hint"
-            else:
-                assert q.points == q.max_points, f"honest '{name}' loses {cell}: {q.message}"
+        kind = "wrong" if name in wrong else "honest"
+        assert_cases_graded(grade, name, {name: cases[name]}, kind)
+        if kind == "honest":  # an honest alternative keeps every point, not only its own
+            lost = [q.grade_id for q in grade.questions if q.autograded and q.points < q.max_points]
+            assert not lost, f"honest '{name}' loses {lost}"

@@ -1,28 +1,41 @@
-"""Card transactions with fraud, late chargebacks and a holiday shift (Day 3).
+"""Card transactions with attack bursts, card testing, late chargebacks and a holiday (Day 3).
 
 The generating process
 ----------------------
 Cardholders shop mostly at a few favourite merchants in their own country, with a personal
-typical amount. Attackers take over cards and spend them in **bursts**: several transactions
-within hours, at risky merchants (electronics, gift cards, online services), often abroad and
-for more than the cardholder usually spends; a few compromised merchants are hit by many cards
-(fraud rings). Whether a transaction is fraud is then drawn from a known probability that
-depends only on what a bank sees *at authorisation time* — the card's point-in-time history::
+typical amount. Each card's payments form one sequence in time, and every payment is, as a
+whole, either the cardholder's or an attacker's who has taken the card over:
 
-    logit p = b0 + w1·log1p(#tx in the previous 1 h) + w2·log1p(#tx in the previous 24 h)
-              + w3·(log amount − mean log amount of the card's earlier transactions)
-              + w4·[first transaction in this merchant country] + w5·[abroad]
-              + merchant-category risk + w6·[night] (+ card testing in the holiday)
+* Whether payment *t* of a card is the attacker's is drawn from a **prior** that depends only on
+  what the bank sees before it — the card's velocity::
 
-so the oracle, ``oracle_p_fraud``, is exactly the best score from those observables, and it is
-only learnable with point-in-time velocity features. ``b0`` is solved so that the mean fraud
-probability equals `fraud_rate`. A fraud's chargeback arrives days to weeks later
-(``chargeback_at``); until then it looks legitimate.
+      logit prior = b0 + 0.4·log1p(#tx in the previous 24 h)        (no payment in the last hour)
+                  = 0.5 + 0.3·log1p(#tx in the previous 1 h)         (a payment in the last hour)
+
+  so an attack, once started, goes on in a **burst** (each next payment comes minutes later and is
+  the attacker's again about two times in three), labelled fraud from its first payment to its
+  last. ``b0`` is set so that about `fraud_rate` of the payments are fraud.
+* Then the payment itself is drawn from its author's habits: the cardholder's favourite or popular
+  merchants and typical amount; the attacker's risky categories (electronics, gift cards, online
+  services), often abroad, a few compromised **fraud-ring** merchants, larger amounts.
+
+The oracle, ``oracle_p_fraud``, is the exact posterior from what the bank sees at authorisation:
+``logit = logit prior + log(p(payment | attacker) / p(payment | cardholder))`` (it knows each
+cardholder's true habits, which a bank can only estimate from the card's history).
+
+**Card testing**: during the holiday, fraudsters check batches of stolen card numbers at one
+merchant: many cards (numbers this bank has never seen) make one to three payments of a few
+dollars within a few hours. Their oracle score is 0.99 (a legitimate first payment of a few
+dollars at that merchant in that hour is all but impossible).
+
+**Labels arrive late, some never**: a fraud's chargeback (``chargeback_at``) arrives 2–120 days
+later (log-normal, median three weeks); 10 % of attack fraud and 80 % of card tests (a few dollars
+nobody notices) are never charged back: ``is_fraud`` is 1 and ``chargeback_at`` is NaT.
 
 **The holiday period** changes both the inputs and the concept: cardholders spend more, more
-often, at new and foreign merchants (so p(x) shifts), large and new-country purchases become a
-weaker sign of fraud, and fraudsters switch to *card testing* — bursts of tiny amounts (so
-p(y|x) shifts). A model trained before the holiday loses precision during it.
+often, at new and foreign merchants (so p(x) shifts); attackers strike more often and blend in,
+spending ordinary amounts and no more abroad than at home (so p(y|x) shifts); and card testing
+starts. Fraud is more frequent in the holiday than before it.
 """
 
 from __future__ import annotations
@@ -30,8 +43,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from curriculum.datasets._arrays import choice, stable_argsort
-from curriculum.datasets._logistic import sigmoid, solve_intercept
+from curriculum.datasets._arrays import stable_argsort
+from curriculum.datasets._logistic import sigmoid
 from curriculum.datasets._validation import (
     check_count,
     check_fraction,
@@ -65,28 +78,38 @@ COUNTRIES = ("US", "CA", "MX", "GB", "DE", "FR", "BR", "IN", "NG", "CN")
 HOME_SHARE = (0.80, 0.06, 0.04, 0.03, 0.02, 0.02, 0.01, 0.01, 0.005, 0.005)
 MERCHANT_COUNTRY_SHARE = (0.70, 0.05, 0.04, 0.05, 0.04, 0.03, 0.02, 0.03, 0.02, 0.02)
 
-#: logit weights before and during the holiday (the concept that drifts)
-WEIGHTS = {
+#: the world before and during the holiday (the inputs and the concept that drift)
+REGIMES = {
     "normal": {
-        "n_1h": 2.6,
-        "n_24h": 0.8,
-        "amount_z": 1.1,
-        "new_country": 2.6,
-        "abroad": 1.0,
-        "night": 1.0,
-        "card_testing": 0.0,
+        "explore": 0.12,  # share of a cardholder's payments away from their favourite merchants
+        "legit_shift": 0.0,  # log amount over the cardholder's usual level
+        "attack_start": 0.0,  # added to b0: how often attacks start
+        "attack_shift": 0.8,  # log amount of an attacker's payment over the category's typical one
+        "attack_abroad": 2.5,  # attacker's preference for foreign merchants
     },
     "holiday": {
-        "n_1h": 2.0,
-        "n_24h": 0.4,
-        "amount_z": 0.4,
-        "new_country": 1.0,
-        "abroad": 0.4,
-        "night": 1.0,
-        "card_testing": 6.0,
+        "explore": 0.35,
+        "legit_shift": 0.3,
+        "attack_start": 0.4,
+        "attack_shift": 0.0,
+        "attack_abroad": 1.0,
     },
 }
+#: logit of the prior that a payment within an hour of the card's previous one is the attacker's
+BURST_LOGIT = 0.5
+#: how much faster cardholders pay during the holiday
+HOLIDAY_ACTIVITY = 1.5
+#: seconds a cardholder waits at least between two payments, plus an exponential gap (a
+#: simplification: their quick repeats would otherwise look like an attack in progress)
+LEGIT_MIN_GAP = 3_600.0
+#: minutes between an attacker's payments (mean of an exponential)
+ATTACK_GAP_MINUTES = 15.0
+#: share of attack fraud / card tests never charged back
+UNREPORTED = {"attack": 0.10, "card_testing": 0.80}
+#: the oracle score of a card-testing payment
+CARD_TEST_ORACLE = 0.99
 DEFAULT_HOLIDAY = ("2025-11-24", "2026-01-01")  # Thanksgiving week to New Year (exclusive)
+_BUFFER = 64  # earlier payment times kept per card for the velocity counts
 
 
 def point_in_time_features(
@@ -140,22 +163,24 @@ def make_transactions(
     holiday: bool | tuple[str, str] = True,
     random_state: int | np.random.Generator | None = None,
 ) -> pd.DataFrame:
-    """Generate card transactions with fraud labels that arrive late.
+    """Generate card transactions with fraud labels that arrive late (or never).
 
     Parameters
     ----------
     n_transactions : int, default 50_000
         Number of transactions (legitimate and fraudulent).
     n_users : int, default 2_000
-        Number of cards (one per cardholder).
+        Number of cardholders (card-testing payments come from further, unknown cards).
     n_merchants : int, default 600
         Number of merchants.
     fraud_rate : float, default 0.005
-        Mean fraud probability, in [0.001, 0.05] (0.1 %–5 %).
+        About the share of fraud outside the holiday, in [0.001, 0.05] (0.1 %–5 %); the realised
+        share varies by some tens of per cent.
     start : str or Timestamp, default "2025-10-01"
         First day (UTC).
     days : int, default 92
-        Length of the period in days.
+        Length of the period in days: the transactions end with the `n_transactions`-th one,
+        which falls within about a day of that length.
     holiday : bool or (start, end), default True
         True: the holiday period 2025-11-24 to 2025-12-31 (when it overlaps the period);
         a pair of dates sets it; False: no holiday.
@@ -174,7 +199,7 @@ def make_transactions(
         timestamp : datetime64[ns, UTC]
             Authorisation time.
         user_id : int64
-            The card (one per cardholder).
+            The card: 0 .. n_users - 1 for cardholders, higher for stolen card numbers tested.
         card_country : category
             Country that issued the card (the cardholder's home).
         merchant_id : int64
@@ -188,12 +213,13 @@ def make_transactions(
         holiday : bool
             Whether the transaction falls in the holiday period.
         is_fraud : int8
-            1 for fraud (the label; known only once the chargeback arrives).
+            1 for fraud: every payment of an attack or a card test (the truth; a bank learns it
+            only from a chargeback, and never for unreported fraud).
         chargeback_at : datetime64[ns, UTC]
-            When the chargeback (the fraud label) arrives: 2–75 days later; NaT for legitimate
-            transactions.
+            When the chargeback (the fraud label) arrives: 2–120 days later; NaT for legitimate
+            transactions and for fraud that is never reported.
         oracle_p_fraud : float64
-            The true fraud probability: the oracle, **not a feature**.
+            The true fraud probability given what the bank sees: the oracle, **not a feature**.
 
     Raises
     ------
@@ -209,183 +235,275 @@ def make_transactions(
     start_ts = check_start("start", start).normalize()
     holiday_start, holiday_end = _holiday_window(holiday, start_ts)
     rng = check_random_state(random_state)
-
-    # the world: merchants and cardholders
-    shares = np.array([v[0] for v in CATEGORY_TABLE.values()])
-    merchant_category = rng.choice(len(CATEGORIES), size=n_merchants, p=shares / shares.sum())
-    merchant_country = rng.choice(len(COUNTRIES), size=n_merchants, p=MERCHANT_COUNTRY_SHARE)
-    merchant_popularity = rng.pareto(1.2, size=n_merchants) + 1.0
-    user_country = rng.choice(len(COUNTRIES), size=n_users, p=HOME_SHARE)
-    user_activity = rng.gamma(2.0, 1.0, size=n_users)
-    user_level = rng.normal(0.0, 0.45, size=n_users)  # log spending level vs the category
-    domestic = [np.flatnonzero(merchant_country == c) for c in range(len(COUNTRIES))]
-    favourites = np.stack(
-        [
-            rng.choice(domestic[c] if domestic[c].size else np.arange(n_merchants), size=8)
-            for c in user_country
-        ]
-    )
-
     period = days * 86_400.0
-    h_start = (holiday_start - start_ts).total_seconds() if holiday_start is not None else period
-    h_end = (holiday_end - start_ts).total_seconds() if holiday_end is not None else period
+    h_start = (holiday_start - start_ts).total_seconds() if holiday_start is not None else np.inf
+    h_end = (holiday_end - start_ts).total_seconds() if holiday_end is not None else np.inf
+    world = _World(rng, n_users, n_merchants)
 
-    # attacks: a card is taken over at some moment and spent in a burst
-    n_attack_rows = max(1, int(round(1.2 * fraud_rate * n)))
-    burst = 2 + rng.poisson(2.5, size=n_attack_rows)
-    n_attacks = int(np.searchsorted(np.cumsum(burst), n_attack_rows) + 1)
-    burst = burst[:n_attacks]
-    attack_rows = int(burst.sum())
-    n_legit = n - attack_rows
-    if n_legit < n // 2:
-        raise ValueError("fraud_rate is too high for n_transactions")
-
-    # legitimate transactions: time from a diurnal intensity (busier in the holiday)
-    hours = np.arange(days * 24)
-    hour_of_day = hours % 24
-    intensity = 0.15 + np.exp(-0.5 * ((hour_of_day - 13.0) / 4.0) ** 2)
-    in_holiday_hour = (hours * 3600.0 >= h_start) & (hours * 3600.0 < h_end)
-    intensity = intensity * np.where(in_holiday_hour, 1.5, 1.0)
-    slot = choice(rng, n_legit, intensity / intensity.sum())
-    legit_seconds = slot * 3600.0 + np.floor(rng.uniform(0, 3600, size=n_legit))
-    legit_holiday = (legit_seconds >= h_start) & (legit_seconds < h_end)
-    legit_user = choice(rng, n_legit, user_activity / user_activity.sum())
-    explore = rng.uniform(size=n_legit) < np.where(legit_holiday, 0.35, 0.12)
-    popular = choice(rng, n_legit, merchant_popularity / merchant_popularity.sum())
-    legit_merchant = np.where(
-        explore, popular, favourites[legit_user, rng.integers(0, 8, size=n_legit)]
-    )
-    typical = np.log([v[1] for v in CATEGORY_TABLE.values()])
-    legit_log_amount = (
-        typical[merchant_category[legit_merchant]]
-        + user_level[legit_user]
-        + rng.normal(0.0, 0.6, size=n_legit)
-        + np.where(legit_holiday, 0.3, 0.0)
+    # card tests first: they need no history, and they count towards n
+    tests = _card_tests(rng, world, n, fraud_rate, max(h_start, 0.0), min(h_end, period), n_users)
+    # cardholders pay at a rate that makes the expected count n by the end of the period
+    hours = np.arange(int(np.ceil(4 * period / 3600)) + 48)
+    intensity = 0.15 + np.exp(-0.5 * ((hours % 24 - 13.0) / 4.0) ** 2)
+    holiday_hour = (hours * 3600.0 >= h_start) & (hours * 3600.0 < h_end)
+    intensity *= np.where(holiday_hour, HOLIDAY_ACTIVITY, 1.0)
+    cumulative = np.r_[0.0, np.cumsum(intensity)] / intensity[: int(period // 3600)].sum()
+    expected_burst = 1.0 / (1.0 - 1.0 / (1.0 + np.exp(-BURST_LOGIT)))
+    b0 = float(np.log(fraud_rate / (expected_burst * (1 - fraud_rate))))
+    b0 -= 0.4 * np.log1p(0.3)  # the usual handful of payments in a day
+    legit_target = max(n - tests["seconds"].size, 1) * (1 - fraud_rate)
+    rate = world.activity / world.activity.sum() * legit_target  # payments per unit of intensity
+    rate /= np.clip(1.0 - rate * (LEGIT_MIN_GAP + 1.0) / period, 0.2, None)  # the rest after each
+    chains = _card_chains(
+        rng, world, rate, cumulative, b0, h_start, h_end, n, tests["seconds"], period
     )
 
-    # fraudulent bursts: risky merchants, often abroad, larger amounts; card testing in holidays
-    attack_user = rng.integers(0, n_users, size=n_attacks)
-    attack_start = rng.uniform(0, period - 6 * 3600, size=n_attacks)
-    attack_holiday = (attack_start >= h_start) & (attack_start < h_end)
-    card_testing = attack_holiday & (rng.uniform(size=n_attacks) < 0.6)
-    row_attack = np.repeat(np.arange(n_attacks), burst)
-    gaps = rng.exponential(np.where(card_testing[row_attack], 120.0, 1_200.0))
-    first_row = np.r_[0, np.cumsum(burst)[:-1]]
-    offsets = np.cumsum(gaps) - np.repeat(np.cumsum(gaps)[first_row] - gaps[first_row], burst)
-    fraud_seconds = np.floor(attack_start[row_attack] + offsets)
-    preference = np.array([v[3] for v in CATEGORY_TABLE.values()])
-    merchant_weight = preference[merchant_category] * np.where(merchant_country == 0, 1.0, 2.5)
-    ring = rng.choice(
-        n_merchants, size=max(1, n_attacks // 15), p=merchant_weight / merchant_weight.sum()
-    )
-    use_ring = rng.uniform(size=n_attacks) < 0.3
-    attack_merchant = choice(rng, attack_rows, merchant_weight / merchant_weight.sum())
-    attack_merchant = np.where(
-        use_ring[row_attack],
-        ring[rng.integers(0, ring.size, size=n_attacks)][row_attack],
-        attack_merchant,
-    )
-    fraud_log_amount = np.where(
-        card_testing[row_attack],
-        np.log(rng.uniform(1.0, 5.0, size=attack_rows)),
-        typical[merchant_category[attack_merchant]] + 0.8 + rng.normal(0.0, 0.5, size=attack_rows),
-    )
-
-    # all rows, sorted by card then time, for the point-in-time features
-    user = np.concatenate([legit_user, attack_user[row_attack]])
-    seconds = np.minimum(np.concatenate([legit_seconds, fraud_seconds]), period - 1)
-    merchant = np.concatenate([legit_merchant, attack_merchant])
-    amount = np.round(np.exp(np.concatenate([legit_log_amount, fraud_log_amount])), 2)
-    amount = np.maximum(amount, 0.5)
-    del legit_user, legit_seconds, legit_merchant, legit_log_amount, legit_holiday, explore
-    del popular, fraud_seconds, attack_merchant, fraud_log_amount, gaps, offsets, row_attack
-    # seconds are whole numbers in [0, period): one integer key sorts by card, then time
-    order = stable_argsort(user * int(period) + seconds.astype(np.int64))
-    user, seconds, merchant, amount = user[order], seconds[order], merchant[order], amount[order]
-    del order
+    rows = {k: np.concatenate([chains[k], tests[k]]) for k in chains}
+    order = stable_argsort(
+        rows["seconds"].astype(np.int64) * (n_users + tests["n_cards"] + 1) + rows["user"]
+    )[:n]
+    rows = {k: v[order] for k, v in rows.items()}
+    seconds, user, merchant, fraud = rows["seconds"], rows["user"], rows["merchant"], rows["fraud"]
     in_holiday = (seconds >= h_start) & (seconds < h_end)
-    p = _fraud_probability(
-        user,
-        seconds,
-        amount,
-        merchant_country[merchant],
-        in_holiday,
-        risk=np.array([v[2] for v in CATEGORY_TABLE.values()])[merchant_category[merchant]],
-        home=user_country[user],
-        fraud_rate=fraud_rate,
+    delay_days = np.clip(rng.lognormal(np.log(21.0), 0.7, size=n), 2.0, 120.0)
+    unreported = rng.uniform(size=n) < np.where(
+        rows["test"], UNREPORTED["card_testing"], UNREPORTED["attack"]
     )
-    is_fraud = rng.uniform(size=n) < p
-    delay_days = np.clip(rng.lognormal(np.log(21.0), 0.6, size=n), 2.0, 75.0)
-
-    by_time = stable_argsort(seconds.astype(np.int64) * n_users + user)
-    chargeback_at = _chargebacks(start_ts, seconds[by_time], is_fraud[by_time], delay_days[by_time])
-    del delay_days
-    m = merchant[by_time]
-    del merchant
-    u = user[by_time]
-    del user
+    charged = fraud & ~unreported
+    chargeback = np.where(charged, seconds + np.round(delay_days * 86_400.0), np.nan)
+    card_country = np.r_[world.user_country, tests["card_country"]]
     return pd.DataFrame(
         {
             "transaction_id": np.arange(n, dtype=np.int64),
-            "timestamp": utc_timestamps(start_ts, seconds[by_time]),
-            "user_id": u,
-            "card_country": pd.Categorical.from_codes(user_country[u], categories=list(COUNTRIES)),
-            "merchant_id": m,
+            "timestamp": utc_timestamps(start_ts, seconds),
+            "user_id": user.astype(np.int64),
+            "card_country": pd.Categorical.from_codes(
+                card_country[user], categories=list(COUNTRIES)
+            ),
+            "merchant_id": merchant.astype(np.int64),
             "merchant_category": pd.Categorical.from_codes(
-                merchant_category[m], categories=list(CATEGORIES)
+                world.merchant_category[merchant], categories=list(CATEGORIES)
             ),
             "merchant_country": pd.Categorical.from_codes(
-                merchant_country[m], categories=list(COUNTRIES)
+                world.merchant_country[merchant], categories=list(COUNTRIES)
             ),
-            "amount": amount[by_time],
-            "holiday": in_holiday[by_time],
-            "is_fraud": is_fraud[by_time].view(np.int8),
-            "chargeback_at": chargeback_at,
-            "oracle_p_fraud": np.round(p[by_time], 6),
+            "amount": rows["amount"],
+            "holiday": in_holiday,
+            "is_fraud": fraud.astype(np.int8),
+            "chargeback_at": utc_timestamps(start_ts, chargeback),
+            "oracle_p_fraud": np.round(rows["oracle"], 6),
         },
-        copy=False,  # every column is a fresh array: no second copy at the peak
+        copy=False,
     )
 
 
-def _fraud_probability(
-    user: np.ndarray,
-    seconds: np.ndarray,
-    amount: np.ndarray,
-    country: np.ndarray,
-    in_holiday: np.ndarray,
-    *,
-    risk: np.ndarray,
-    home: np.ndarray,
-    fraud_rate: float,
-) -> np.ndarray:
-    """True fraud probability of rows sorted by (card, time), from the regime's weights.
+class _World:
+    """Merchants, cardholders and attackers: who pays where, and how much."""
 
-    `risk` (the merchant category's base logit per row) is the working buffer: it is updated in
-    place, so pass an array nobody else holds.
-    """
-    features = point_in_time_features(user, seconds, amount, country)
-    hour = (seconds % 86_400) // 3600
-    rest = risk
-    for regime, mask in (("normal", ~in_holiday), ("holiday", in_holiday)):
-        w = WEIGHTS[regime]
-        rest[mask] += (
-            w["n_1h"] * np.log1p(features["n_1h"][mask])
-            + w["n_24h"] * np.log1p(features["n_24h"][mask])
-            + w["amount_z"] * np.clip(features["amount_z"][mask], -2.0, 4.0)
-            + w["new_country"] * features["new_country"][mask]
-            + w["abroad"] * (country[mask] != home[mask])
-            + w["night"] * (hour[mask] < 5)
-            + w["card_testing"] * ((features["n_1h"][mask] >= 1) & (amount[mask] < 5.0))
+    def __init__(self, rng: np.random.Generator, n_users: int, n_merchants: int) -> None:
+        shares = np.array([v[0] for v in CATEGORY_TABLE.values()])
+        self.merchant_category = rng.choice(
+            len(CATEGORIES), size=n_merchants, p=shares / shares.sum()
         )
-    return sigmoid(solve_intercept(rest, fraud_rate) + rest)
+        self.merchant_country = rng.choice(
+            len(COUNTRIES), size=n_merchants, p=MERCHANT_COUNTRY_SHARE
+        )
+        popularity = rng.pareto(1.2, size=n_merchants) + 1.0
+        self.popular = popularity / popularity.sum()
+        self.user_country = rng.choice(len(COUNTRIES), size=n_users, p=HOME_SHARE)
+        self.activity = rng.gamma(2.0, 1.0, size=n_users)
+        self.level = rng.normal(0.0, 0.45, size=n_users)  # log spending level vs the category
+        domestic = [np.flatnonzero(self.merchant_country == c) for c in range(len(COUNTRIES))]
+        everywhere = np.arange(n_merchants)
+        self.favourites = np.stack(
+            [
+                rng.choice(domestic[c] if domestic[c].size else everywhere, size=8)
+                for c in self.user_country
+            ]
+        )
+        self.typical = np.log([v[1] for v in CATEGORY_TABLE.values()])
+        preference = np.array([v[3] for v in CATEGORY_TABLE.values()])[self.merchant_category]
+        self.ring = rng.choice(
+            n_merchants,
+            size=max(3, n_merchants // 100),
+            replace=False,
+            p=preference / preference.sum(),
+        )
+        self.attacker = {}  # regime -> p(merchant | attacker)
+        for regime, r in REGIMES.items():
+            weight = preference * np.where(self.merchant_country == 0, 1.0, r["attack_abroad"])
+            p = 0.7 * weight / weight.sum()
+            p[self.ring] += 0.3 / self.ring.size
+            self.attacker[regime] = p
+
+    def cardholder_merchant_p(self, user: np.ndarray, merchant: np.ndarray, explore: np.ndarray):
+        """p(merchant | cardholder): favourites (8 draws) or a popular merchant."""
+        favourite = (self.favourites[user] == merchant[:, None]).sum(axis=1) / 8.0
+        return (1 - explore) * favourite + explore * self.popular[merchant]
 
 
-def _chargebacks(
-    start: pd.Timestamp, seconds: np.ndarray, is_fraud: np.ndarray, delay_days: np.ndarray
-) -> pd.Series:
-    """When each fraud's chargeback arrives (NaT for legitimate rows)."""
-    chargeback = np.where(is_fraud, seconds + np.round(delay_days * 86_400.0), np.nan)
-    return utc_timestamps(start, chargeback)
+def _card_tests(
+    rng: np.random.Generator,
+    world: _World,
+    n: int,
+    fraud_rate: float,
+    begin: float,
+    end: float,
+    first_card: int,
+) -> dict[str, np.ndarray]:
+    """Card-testing campaigns in [begin, end): many unknown cards, a few dollars, one merchant."""
+    empty = {
+        k: np.zeros(0, dtype=t)
+        for k, t in (
+            ("seconds", float),
+            ("user", np.int64),
+            ("merchant", np.int64),
+            ("amount", float),
+            ("fraud", bool),
+            ("oracle", float),
+            ("test", bool),
+        )
+    }
+    if not end > begin + 6 * 3600:
+        return empty | {"card_country": np.zeros(0, dtype=np.int64), "n_cards": 0}
+    n_campaigns = max(1, int(round((end - begin) / (7 * 86_400))))
+    targets = np.flatnonzero(np.isin(world.merchant_category, [3, 6, 7]))  # retail, online, gift
+    parts, card = [], first_card
+    for _ in range(n_campaigns):
+        merchant = int(rng.choice(targets)) if targets.size else 0
+        t0 = rng.uniform(begin, end - 6 * 3600)
+        n_cards = 3 + int(rng.poisson(n * fraud_rate / 100))
+        first = t0 + rng.uniform(0, 3 * 3600, size=n_cards)
+        repeats = 1 + rng.poisson(0.8, size=n_cards)
+        owner = np.repeat(np.arange(card, card + n_cards), repeats)
+        step = rng.exponential(120.0, size=owner.size)
+        lead = np.r_[0, np.cumsum(repeats)[:-1]]
+        offset = np.cumsum(step) - np.repeat(np.cumsum(step)[lead] - step[lead], repeats)
+        parts.append(
+            (np.floor(np.repeat(first, repeats) + offset), owner, np.full(owner.size, merchant))
+        )
+        card += n_cards
+    seconds, user, merchant = (np.concatenate(p) for p in zip(*parts, strict=True))
+    keep = seconds < end
+    m = int(keep.sum())
+    return {
+        "seconds": seconds[keep],
+        "user": user[keep],
+        "merchant": merchant[keep],
+        "amount": np.round(rng.uniform(0.5, 5.0, size=m), 2),
+        "fraud": np.ones(m, dtype=bool),
+        "oracle": np.full(m, CARD_TEST_ORACLE),
+        "test": np.ones(m, dtype=bool),
+        "card_country": rng.choice(len(COUNTRIES), size=card - first_card, p=HOME_SHARE),
+        "n_cards": card - first_card,
+    }
+
+
+def _card_chains(
+    rng: np.random.Generator,
+    world: _World,
+    rate: np.ndarray,
+    cumulative: np.ndarray,
+    b0: float,
+    h_start: float,
+    h_end: float,
+    n: int,
+    other_seconds: np.ndarray,
+    period: float,
+) -> dict[str, np.ndarray]:
+    """Every cardholder's payments in time order, each one the cardholder's or an attacker's.
+
+    All cards advance together, one payment per step; the sequences run until at least `n`
+    payments (with `other_seconds`) fall before the time where they stop.
+    """
+    n_users = rate.size
+    hour_grid = np.arange(cumulative.size) * 3600.0
+    to_clock = lambda s: np.interp(s, cumulative, hour_grid)  # noqa: E731
+    to_intensity = lambda t: np.interp(t, hour_grid, cumulative)  # noqa: E731
+    now = to_clock(rng.exponential(1.0, size=n_users) / rate)
+    buffer = np.full((n_users, _BUFFER), -np.inf)  # the card's latest payment times
+    cards = np.arange(n_users)
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("seconds", "user", "merchant", "amount", "fraud", "oracle")
+    }
+    # run to a little past the period; further only if fewer than n payments fall before it
+    limit = hour_grid[-1]
+    horizon, step, total = min(1.1 * period + 86_400.0, limit), 0, 0
+    while True:
+        live = np.flatnonzero(now < horizon)
+        if live.size == 0:
+            if total + np.sum(other_seconds < horizon) >= n or horizon >= limit:
+                break
+            horizon = min(1.5 * horizon, limit)
+            continue
+        t, u = np.floor(now[live]), cards[live]
+        recent = buffer[live]
+        n_1h = (recent >= t[:, None] - 3_600).sum(axis=1)
+        n_24h = (recent >= t[:, None] - 86_400).sum(axis=1)
+        hol = (t >= h_start) & (t < h_end)
+        prior = np.where(
+            n_1h >= 1,
+            BURST_LOGIT,
+            b0 + 0.4 * np.log1p(n_24h) + np.where(hol, REGIMES["holiday"]["attack_start"], 0.0),
+        )
+        fraud = rng.uniform(size=live.size) < sigmoid(prior)
+        # the payment itself, from its author's habits (both regimes drawn, the right one kept)
+        explore = np.where(hol, REGIMES["holiday"]["explore"], REGIMES["normal"]["explore"])
+        favourite = world.favourites[u, rng.integers(0, 8, size=live.size)]
+        popular = np.searchsorted(np.cumsum(world.popular), rng.uniform(size=live.size) * 0.999999)
+        legit_merchant = np.where(rng.uniform(size=live.size) < explore, popular, favourite)
+        attack_normal = np.searchsorted(
+            np.cumsum(world.attacker["normal"]), rng.uniform(size=live.size) * 0.999999
+        )
+        attack_holiday = np.searchsorted(
+            np.cumsum(world.attacker["holiday"]), rng.uniform(size=live.size) * 0.999999
+        )
+        merchant = np.where(fraud, np.where(hol, attack_holiday, attack_normal), legit_merchant)
+        typical = world.typical[world.merchant_category[merchant]]
+        legit_mean = typical + world.level[u] + np.where(hol, REGIMES["holiday"]["legit_shift"], 0)
+        attack_mean = typical + np.where(
+            hol, REGIMES["holiday"]["attack_shift"], REGIMES["normal"]["attack_shift"]
+        )
+        noise = rng.normal(size=live.size)
+        log_amount = np.where(fraud, attack_mean + 0.5 * noise, legit_mean + 0.6 * noise)
+        amount = np.maximum(np.round(np.exp(log_amount), 2), 0.5)
+        # the oracle: the prior times the likelihood ratio of this payment
+        x = np.log(amount)
+        log_lr = (
+            np.log(
+                np.where(
+                    hol, world.attacker["holiday"][merchant], world.attacker["normal"][merchant]
+                )
+            )
+            - np.log(world.cardholder_merchant_p(u, merchant, explore))
+            - 0.5 * ((x - attack_mean) / 0.5) ** 2
+            - np.log(0.5)
+            + 0.5 * ((x - legit_mean) / 0.6) ** 2
+            + np.log(0.6)
+        )
+        for key, value in (
+            ("seconds", t),
+            ("user", u),
+            ("merchant", merchant),
+            ("amount", amount),
+            ("fraud", fraud),
+            ("oracle", sigmoid(prior + log_lr)),
+        ):
+            out[key].append(value)
+        buffer[live, step % _BUFFER] = t
+        total += live.size
+        gap_attack = t + 1.0 + rng.exponential(ATTACK_GAP_MINUTES * 60.0, size=live.size)
+        rested = t + LEGIT_MIN_GAP + 1.0  # outside the next payment's one-hour window
+        gap_legit = to_clock(to_intensity(rested) + rng.exponential(1.0, size=live.size) / rate[u])
+        now[live] = np.where(fraud, gap_attack, np.maximum(gap_legit, rested))
+        step += 1
+    result = {k: np.concatenate(v) for k, v in out.items()}
+    result["user"] = result["user"].astype(np.int64)
+    result["merchant"] = result["merchant"].astype(np.int64)
+    result["test"] = np.zeros(result["seconds"].size, dtype=bool)
+    if result["seconds"].size + other_seconds.size < n:
+        raise ValueError("n_transactions is too large for n_users and days")
+    return result
 
 
 def _holiday_window(
