@@ -172,6 +172,64 @@ def test_eta_learned_residual_lands_between_baseline_and_oracle(trips):
     assert (base - learned) / (base - best) > 0.5, "the residual should be learnable"
 
 
+def test_eta_hotspots_differ_by_city_and_only_place_features_reveal_them(trips):
+    other = make_eta_trips(2_000, random_state=12)
+    hotspots = trips.attrs["latent"]["eta_places"]["hotspots"]
+    assert len(hotspots) >= 5 and hotspots != other.attrs["latent"]["eta_places"]["hotspots"]
+    t = trips["request_time"]
+    common = pd.DataFrame(
+        {
+            "hour": t.dt.hour + t.dt.minute / 60,
+            "weekday": t.dt.day_of_week,
+            "weather": trips["weather"].cat.codes,
+            "route_distance_km": trips["route_distance_km"],
+            "routing_eta_s": trips["routing_eta_s"],
+        }
+    )
+    place = trips[["pickup_lat", "pickup_lng", "dropoff_lat", "dropoff_lng"]]
+    train = (t < t.quantile(0.75)).to_numpy()
+    residual = trips["duration_s"] - trips["routing_eta_s"]
+    y, base = (
+        trips["duration_s"][~train],
+        _mae(trips["duration_s"][~train], baseline_eta(trips)[~train]),
+    )
+    best = _mae(y, oracle_eta(trips)[~train])
+
+    def closed(x):
+        model = HistGradientBoostingRegressor(loss="absolute_error", max_iter=200, random_state=0)
+        model.fit(x[train], residual[train])
+        return (base - _mae(y, trips["routing_eta_s"][~train] + model.predict(x[~train]))) / (
+            base - best
+        )
+
+    with_place, without = closed(common.join(place)), closed(common)
+    assert with_place > without + 0.08, (with_place, without)
+
+
+def test_eta_closure_slows_trips_near_it_from_its_start_only(trips):
+    from curriculum.datasets.eta import _ends_near, _to_km
+
+    east, north, radius, strength, start_s = trips.attrs["latent"]["eta_places"]["closure"]
+    pe, pn = _to_km(trips["pickup_lat"].to_numpy(), trips["pickup_lng"].to_numpy())
+    de, dn = _to_km(trips["dropoff_lat"].to_numpy(), trips["dropoff_lng"].to_numpy())
+    near = _ends_near(pe, pn, de, dn, east, north, radius) > 0.3
+    start = trips["request_time"].min().normalize() + pd.Timedelta(seconds=start_s)
+    after = (trips["request_time"] >= start).to_numpy()
+    ratio = (trips["duration_s"] / trips["routing_eta_s"]).to_numpy()
+    jump_near = np.median(ratio[near & after]) / np.median(ratio[near & ~after])
+    jump_far = np.median(ratio[~near & after]) / np.median(ratio[~near & ~after])
+    assert jump_near > 1.2 and 0.9 < jump_far < 1.1, (jump_near, jump_far)
+    assert (trips["request_time"].max() - start) > pd.Timedelta(
+        days=7
+    )  # it runs through the test week
+
+
+def test_eta_oracle_needs_the_city_latent_places(trips):
+    with pytest.raises(ValueError, match="latent"):
+        oracle_eta(observable(trips.head()))
+    assert oracle_eta(trips.head()).notna().all()  # a subset keeps the city's places
+
+
 # -- Ads -----------------------------------------------------------------------------------------
 
 

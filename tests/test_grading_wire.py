@@ -60,6 +60,21 @@ def test_frames_cross_exactly(name):
     pd.testing.assert_frame_equal(got, frame, check_exact=True)
 
 
+def test_frames_cross_without_attrs():
+    """A generator's latent facts ride in ``attrs``: they must never reach the other kernel."""
+    from curriculum.datasets import make_eta_trips
+
+    trips = make_eta_trips(50, random_state=1)
+    assert trips.attrs["latent"]
+    for value in (trips, trips["duration_s"], trips.iloc[:3]):
+        got = roundtrip(value)
+        assert got.attrs == {}
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(got), pd.DataFrame(value).assign(), check_exact=True, check_names=False
+        )
+    assert trips.attrs["latent"], "the sender's frame keeps its attrs"
+
+
 @pytest.mark.parametrize(
     "value",
     [

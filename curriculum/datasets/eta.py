@@ -10,9 +10,14 @@ weekly demand curve; pickups and drop-offs fall in the zones or anywhere in the 
     duration = (routing_eta × congestion(hour of week, place, weather) + pickup overhead) × N
 
 ``congestion`` is the traffic the routing engine does not see: rush hours on weekdays, more near
-downtown, worse in rain and snow. The pickup overhead is the time lost finding the rider, large at
-the airport. ``N`` is multiplicative noise independent of everything observable: log-normal
-jitter times a heavy-tailed *incident* factor (5 % of trips hit one). Because ``N`` does not
+downtown, worse in rain and snow; plus **place effects the free-flow speed cannot reveal** —
+a handful of congested *hotspots* (a bridge, a stadium, a shopping street) drawn anew for every
+city (every `random_state`), slower at rush hour — and **a change over time**: a road closure
+that starts ten days before the end of the period and slows every trip near it. The pickup
+overhead is the time lost finding the rider, large at the airport. The hotspots and the closure
+are the city's latent facts, kept in ``frame.attrs["latent"]`` for the oracle. ``N`` is
+multiplicative noise independent of everything observable: log-normal jitter times a heavy-tailed
+*incident* factor (5 % of trips hit one). Because ``N`` does not
 depend on the observables, every conditional quantile of the duration is known exactly:
 ``quantile_q(duration | x) = m(x) × quantile_q(N)``, which is what :func:`oracle_eta` returns.
 
@@ -53,6 +58,13 @@ WEATHER_PROBABILITY = (0.72, 0.23, 0.05)
 WEATHER_EFFECT = {"clear": 0.0, "rain": 0.18, "snow": 0.45}
 WEATHER_BLOCK_HOURS = 6
 
+N_HOTSPOTS = 8
+HOTSPOT_STRENGTH = (0.5, 1.2)  # extra congestion at a hotspot's centre (uniform range)
+HOTSPOT_RADIUS_KM = (0.6, 1.2)
+HOTSPOT_RUSH = 1.5  # a hotspot's congestion is (1 + HOTSPOT_RUSH x traffic) times its strength
+CLOSURE_STRENGTH = 1.0  # extra congestion at the closure's centre once it starts
+CLOSURE_RADIUS_KM = 1.0
+CLOSURE_DAYS = 10  # the closure starts this many days before the end of the period
 NOISE_SIGMA = 0.12  # log-normal jitter
 INCIDENT_RATE = 0.05  # share of trips that hit an incident
 INCIDENT_SCALE = 0.6  # an incident multiplies the trip by 1 + 0.6 × Exp(1)
@@ -193,6 +205,9 @@ def make_eta_trips(
         completed_at : datetime64[ns, UTC]
             When the trip ended: the moment the label becomes available.
 
+        ``frame.attrs["latent"]["eta_places"]`` holds the city's hotspots and closure (what
+        :func:`oracle_eta` needs; not features: a real system never sees them).
+
     Raises
     ------
     ValueError
@@ -215,6 +230,7 @@ def make_eta_trips(
         len(WEATHER), size=days * 24 // WEATHER_BLOCK_HOURS + 1, p=WEATHER_PROBABILITY
     )
     weather_code = weather_blocks[(seconds // 3600).astype(np.int64) // WEATHER_BLOCK_HOURS]
+    places = _draw_places(rng, days) | {"start": start_ts.isoformat()}
 
     pick_e, pick_n = _sample_points(rng, n)
     drop_e, drop_n = _sample_points(rng, n)
@@ -241,12 +257,13 @@ def make_eta_trips(
         },
         copy=False,  # every column is a fresh array: no second copy at the peak
     )
+    trips.attrs["latent"] = {"eta_places": places}
     geometry = _geometry(trips)
     trips["routing_eta_s"] = _routing_eta(route_km, geometry[0])
     duration = np.exp(NOISE_SIGMA * rng.normal(size=n))  # the noise factor N, then times m(x)
     incident = rng.uniform(size=n) < INCIDENT_RATE
     duration *= 1.0 + INCIDENT_SCALE * incident * rng.exponential(size=n)
-    duration *= _median_free_mean(trips, geometry)
+    duration *= _median_free_mean(trips, geometry, places)
     trips["duration_s"] = np.round(duration)
     trips["completed_at"] = trips["request_time"] + pd.to_timedelta(trips["duration_s"], unit="s")
     return trips
@@ -269,9 +286,13 @@ def _routing_eta(route_km: np.ndarray, mid: np.ndarray) -> np.ndarray:
 
 
 def _median_free_mean(
-    trips: pd.DataFrame, geometry: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    trips: pd.DataFrame,
+    geometry: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    places: dict | None = None,
 ) -> np.ndarray:
-    """m(x): the duration before the noise factor N, from observable columns only."""
+    """m(x): the duration before the noise factor N (observable columns and latent places)."""
+    if places is None:
+        places = _places_of(trips)
     mid, pick_e, pick_n = _geometry(trips) if geometry is None else geometry
     # the formulas below are evaluated in place, in the order written, so the values are those of
     #   congestion = 1 + traffic(hour, weekend) * density + weather * (0.5 + 0.5 * density)
@@ -290,6 +311,25 @@ def _median_free_mean(
     weather *= density
     congestion += weather
     del weather, density
+    # place effects: hotspots (worse at rush hour) and the closure (from its start on)
+    drop_e, drop_n = _to_km(trips["dropoff_lat"].to_numpy(), trips["dropoff_lng"].to_numpy())
+    rush = _traffic_to_the_minute(trips["request_time"])
+    rush *= HOTSPOT_RUSH
+    rush += 1.0
+    for east, north, radius, strength in places["hotspots"]:
+        near = _ends_near(pick_e, pick_n, drop_e, drop_n, east, north, radius)
+        near *= strength
+        near *= rush
+        congestion += near
+    closure = places.get("closure")
+    if closure is not None:
+        east, north, radius, strength, start_s = closure
+        near = _ends_near(pick_e, pick_n, drop_e, drop_n, east, north, radius)
+        near *= strength
+        seconds = (trips["request_time"] - pd.Timestamp(places["start"])).dt.total_seconds()
+        near *= seconds.to_numpy() >= start_s
+        congestion += near
+    del rush
     airport_e, airport_n = ZONES["airport"][:2]
     overhead = _bump(np.hypot(pick_e, pick_n), 0.0, 1.2)
     overhead *= 90.0
@@ -301,6 +341,54 @@ def _median_free_mean(
     congestion *= trips["routing_eta_s"].to_numpy(dtype=float)
     congestion += overhead
     return congestion
+
+
+def _ends_near(
+    pick_e: np.ndarray,
+    pick_n: np.ndarray,
+    drop_e: np.ndarray,
+    drop_n: np.ndarray,
+    east: float,
+    north: float,
+    radius: float,
+) -> np.ndarray:
+    """How much of a trip's two ends lies near a place: mean of a Gaussian bump at each end."""
+    near = _bump(np.hypot(pick_e - east, pick_n - north), 0.0, radius)
+    near += _bump(np.hypot(drop_e - east, drop_n - north), 0.0, radius)
+    near *= 0.5
+    return near
+
+
+def _draw_places(rng: np.random.Generator, days: int) -> dict:
+    """The city's hotspots and, for periods of at least two weeks, a closure near the end."""
+    east, north = _sample_points(rng, N_HOTSPOTS + 1)  # where trips go: where congestion bites
+    size = rng.uniform(*HOTSPOT_RADIUS_KM, size=N_HOTSPOTS)
+    strength = rng.uniform(*HOTSPOT_STRENGTH, size=N_HOTSPOTS)
+    hotspots = [
+        [round(float(e), 4), round(float(n), 4), round(float(r), 4), round(float(a), 4)]
+        for e, n, r, a in zip(east[:-1], north[:-1], size, strength, strict=True)
+    ]
+    closure = None
+    if days >= 2 * CLOSURE_DAYS:
+        start_s = float((days - CLOSURE_DAYS) * 86_400)
+        closure = [
+            round(float(east[-1]), 4),
+            round(float(north[-1]), 4),
+            CLOSURE_RADIUS_KM,
+            CLOSURE_STRENGTH,
+            start_s,
+        ]
+    return {"hotspots": hotspots, "closure": closure}
+
+
+def _places_of(trips: pd.DataFrame) -> dict:
+    latent = trips.attrs.get("latent") or {}
+    if "eta_places" not in latent:
+        raise ValueError(
+            "trips carries no latent places (attrs['latent']['eta_places']): pass the frame "
+            "from make_eta_trips, or a subset of it"
+        )
+    return latent["eta_places"]
 
 
 def _traffic_to_the_minute(request_time: pd.Series) -> np.ndarray:

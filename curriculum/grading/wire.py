@@ -54,7 +54,11 @@ def _npy(array: np.ndarray) -> bytes:
 def _arrow(frame: Any) -> bytes:
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(frame, preserve_index=True)
+    # frames cross without ``attrs``: metadata such as a generator's latent facts (the answer key
+    # of an oracle) never reaches the other kernel, whatever the test author passes
+    plain = frame.copy(deep=False)
+    plain.attrs = {}
+    table = pa.Table.from_pandas(plain, preserve_index=True)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
