@@ -2,9 +2,10 @@
 
 Each learner answers every question like the reference solution except for one plausible
 mistake (random split, leaky aggregate, raw duration without the routing ETA, no place features,
-an RMSE model sold as P90, an uncalibrated P90, seconds for milliseconds), so a lost point can
-only come from that mistake: every other autograded cell keeps full marks. Honest alternatives
-(squared-error loss, one calibration shift for all hours) keep every point. Learners are graded in
+an in-sample aggregate for training rows, an RMSE model sold as P90, an uncalibrated P90,
+seconds for milliseconds, one timing for every step), so a lost point can only come from that
+mistake: every other autograded cell keeps full marks. Honest alternatives (squared-error loss,
+random folds, one calibration shift for all hours) keep every point. Learners are graded in
 batches (one nbgrader run each) to keep the suite fast.
 """
 
@@ -142,8 +143,45 @@ WRONG = [
         "latency reported in seconds",
         [
             (
-                "times.append((time.perf_counter() - start) * 1000.0)",
-                "times.append(time.perf_counter() - start)",
+                "elapsed = (time.perf_counter() - start) * 1000.0",
+                "elapsed = time.perf_counter() - start",
+            )
+        ],
+    ),
+    (
+        "latency_profile",
+        ["latency_profile_test"],
+        "the whole call timed and reported for every step",
+        [
+            (
+                "        for name, step in steps.items():\n"
+                "            start = time.perf_counter()\n"
+                "            value = step(value)\n"
+                "            elapsed = (time.perf_counter() - start) * 1000.0\n"
+                "            times[name].append(elapsed)\n"
+                "            total += elapsed\n",
+                "        start = time.perf_counter()\n"
+                "        for step in steps.values():\n"
+                "            value = step(value)\n"
+                "        total = (time.perf_counter() - start) * 1000.0\n"
+                "        for name in steps:\n"
+                "            times[name].append(total)\n",
+            )
+        ],
+    ),
+    (
+        "residual_table",
+        ["residual_oof_test"],
+        "training rows filled from a table that holds their own labels",
+        [
+            (
+                "    features = make_features(train)\n"
+                '    rank = train["request_time"].rank(method="first").to_numpy() - 1\n',
+                "    return add_residual_feature(\n"
+                "        make_features(train), train, residual_table(train)\n"
+                "    )\n"
+                "    features = make_features(train)\n"
+                '    rank = train["request_time"].rank(method="first").to_numpy() - 1\n',
             )
         ],
     ),
@@ -154,6 +192,18 @@ HONEST = [
         QUALITY,
         "squared-error residual model",
         [('loss="absolute_error"', 'loss="squared_error"')],
+    ),
+    (
+        "residual_table",
+        ["residual_table_test", "residual_oof_test"],
+        "out-of-fold aggregate with random folds",
+        [
+            (
+                "    fold = (rank * n_folds // len(train)).astype(int)"
+                "  # consecutive blocks in time\n",
+                "    fold = np.random.default_rng(0).integers(0, n_folds, len(train))\n",
+            )
+        ],
     ),
     (
         "p90_model",
@@ -178,6 +228,8 @@ BATCHES = {
         "a random split",
         "trips still running at the cutoff used for training",
         "aggregate computed over all trips",
+        "training rows filled from a table that holds their own labels",
+        "out-of-fold aggregate with random folds",
     ],
     "model": [
         "raw duration learned without the routing ETA",
@@ -188,6 +240,7 @@ BATCHES = {
         "an uncalibrated quantile model",
         "an RMSE-optimal model reported as P90",
         "latency reported in seconds",
+        "the whole call timed and reported for every step",
         "one calibration shift for all hours",
     ],
 }
