@@ -159,3 +159,20 @@ def assert_cases_graded(
         for q in grade.questions:
             if q.autograded and q.grade_id not in touched:
                 assert q.points == q.max_points, f"{student}: {q.grade_id} lost: {q.message}"
+
+
+def assert_batch_graded(
+    grades: dict[str, dict[str, NotebookGrade]], filename: str, cases: dict, wrong: set[str]
+) -> None:
+    """Check a batch from :func:`grade_students` where learner ``s{i}`` answered the i-th case.
+
+    Wrong cases as in :func:`assert_cases_graded`; an honest case keeps every autograded point,
+    not only those of its own cells.
+    """
+    for i, (name, case) in enumerate(cases.items()):
+        grade = grades[f"s{i}"][filename]
+        kind = "wrong" if name in wrong else "honest"
+        assert_cases_graded(grade, name, {name: case}, kind)
+        if kind == "honest":
+            lost = [q.grade_id for q in grade.questions if q.autograded and q.points < q.max_points]
+            assert not lost, f"honest '{name}' loses {lost}"
