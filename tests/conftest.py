@@ -111,13 +111,6 @@ def answer_variant(
     return code
 
 
-def reference_learner(
-    course: Course, day: Day, spec: NotebookSpec, question: str, code: str
-) -> dict[str, nbformat.NotebookNode]:
-    """A submission with every code answer as in the reference, `question` answered by `code`."""
-    return reference_learner_with(course, day, spec, {question: code})
-
-
 def reference_learner_with(
     course: Course, day: Day, spec: NotebookSpec, changes: dict[str, str]
 ) -> dict[str, nbformat.NotebookNode]:
@@ -161,18 +154,36 @@ def assert_cases_graded(
                 assert q.points == q.max_points, f"{student}: {q.grade_id} lost: {q.message}"
 
 
-def assert_batch_graded(
-    grades: dict[str, dict[str, NotebookGrade]], filename: str, cases: dict, wrong: set[str]
+def grade_learners(
+    course: Course,
+    day: Day,
+    spec: NotebookSpec,
+    learners: list[dict[str, tuple]],
+    wrong: set[str],
+    tmp_path: Path,
 ) -> None:
-    """Check a batch from :func:`grade_students` where learner ``s{i}`` answered the i-th case.
+    """Grade learners in one nbgrader run and check each one's cases.
 
-    Wrong cases as in :func:`assert_cases_graded`; an honest case keeps every autograded point,
-    not only those of its own cells.
+    Every learner answers like the reference except for its cases, ``name -> (question, cells,
+    code)``, each on a different question and chosen not to interact, so that one run proves
+    several mistakes at once. A learner's cases are all wrong or all honest (``name in wrong``):
+    a wrong learner scores 0 with a hint on exactly the named cells and keeps every other
+    autograded point; an honest learner keeps every point.
     """
-    for i, (name, case) in enumerate(cases.items()):
-        grade = grades[f"s{i}"][filename]
-        kind = "wrong" if name in wrong else "honest"
-        assert_cases_graded(grade, name, {name: case}, kind)
-        if kind == "honest":
+    students = {}
+    for i, cases in enumerate(learners):
+        questions = [question for question, _, _ in cases.values()]
+        assert len(set(questions)) == len(questions), f"two cases answer one question: {cases}"
+        students[f"s{i}"] = reference_learner_with(
+            course, day, spec, {question: code for question, _, code in cases.values()}
+        )
+    grades = grade_students(course, day, students, tmp_path)
+    for i, cases in enumerate(learners):
+        grade = grades[f"s{i}"][spec.filename]
+        kinds = {name in wrong for name in cases}
+        assert len(kinds) == 1, f"a learner mixes wrong and honest cases: {list(cases)}"
+        kind = "wrong" if kinds.pop() else "honest"
+        assert_cases_graded(grade, ", ".join(cases), cases, kind)
+        if kind == "honest":  # an honest alternative keeps every point, not only its own
             lost = [q.grade_id for q in grade.questions if q.autograded and q.points < q.max_points]
-            assert not lost, f"honest '{name}' loses {lost}"
+            assert not lost, f"honest {list(cases)} lose {lost}"
