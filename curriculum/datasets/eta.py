@@ -17,8 +17,8 @@ that starts ten days before the end of the period and slows every trip near it. 
 overhead is the time lost finding the rider, large at the airport. The hotspots and the closure
 are the city's latent facts, kept in ``frame.attrs["latent"]`` for the oracle. ``N`` is
 multiplicative noise independent of everything observable: log-normal jitter times a heavy-tailed
-*incident* factor (5 % of trips hit one). Because ``N`` does not
-depend on the observables, every conditional quantile of the duration is known exactly:
+*incident* factor (5 % of trips hit one). Because ``N`` does not depend on the observables, every
+conditional quantile of the duration is known exactly:
 ``quantile_q(duration | x) = m(x) × quantile_q(N)``, which is what :func:`oracle_eta` returns.
 
 All times are UTC, and the city runs on UTC to keep hours of day simple.
@@ -299,6 +299,8 @@ def _median_free_mean(
     #   overhead = 45 + 90 * bump(|pickup|, 1.2) + 240 * bump(|pickup - airport|, 0.8)
     #   m(x) = routing_eta * congestion + overhead
     congestion = _traffic_to_the_minute(trips["request_time"])
+    rush = congestion * HOTSPOT_RUSH  # hotspots weigh more at rush hour: 1 + HOTSPOT_RUSH x traffic
+    rush += 1.0
     density = _bump(mid, 0.0, 3.5)
     density *= 0.65
     density += 0.35
@@ -313,9 +315,6 @@ def _median_free_mean(
     del weather, density
     # place effects: hotspots (worse at rush hour) and the closure (from its start on)
     drop_e, drop_n = _to_km(trips["dropoff_lat"].to_numpy(), trips["dropoff_lng"].to_numpy())
-    rush = _traffic_to_the_minute(trips["request_time"])
-    rush *= HOTSPOT_RUSH
-    rush += 1.0
     for east, north, radius, strength in places["hotspots"]:
         near = _ends_near(pick_e, pick_n, drop_e, drop_n, east, north, radius)
         near *= strength

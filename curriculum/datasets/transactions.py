@@ -97,6 +97,8 @@ REGIMES = {
 }
 #: logit of the prior that a payment within an hour of the card's previous one is the attacker's
 BURST_LOGIT = 0.5
+#: weight of log1p(#payments in the previous 24 h) in the prior of an attack starting
+DAY_COUNT_WEIGHT = 0.4
 #: how much faster cardholders pay during the holiday
 HOLIDAY_ACTIVITY = 1.5
 #: seconds a cardholder waits at least between two payments, plus an exponential gap (a
@@ -115,7 +117,9 @@ _BUFFER = 64  # earlier payment times kept per card for the velocity counts
 def point_in_time_features(
     user: np.ndarray, seconds: np.ndarray, amount: np.ndarray, country: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """The generator's point-in-time card features, for rows sorted by (user, time).
+    """Point-in-time card features, for rows sorted by (user, time): a trusted reference.
+
+    The generator draws its own velocity as it goes; tests and the examiner use these.
 
     Every feature of a row uses only the same card's transactions strictly before it:
     counts in the previous hour and day (window ``[t - w, t)``), the mean log amount of all earlier
@@ -250,7 +254,7 @@ def make_transactions(
     cumulative = np.r_[0.0, np.cumsum(intensity)] / intensity[: int(period // 3600)].sum()
     expected_burst = 1.0 / (1.0 - 1.0 / (1.0 + np.exp(-BURST_LOGIT)))
     b0 = float(np.log(fraud_rate / (expected_burst * (1 - fraud_rate))))
-    b0 -= 0.4 * np.log1p(0.3)  # the usual handful of payments in a day
+    b0 -= DAY_COUNT_WEIGHT * np.log1p(0.3)  # the usual handful of payments in a day
     legit_target = max(n - tests["seconds"].size, 1) * (1 - fraud_rate)
     rate = world.activity / world.activity.sum() * legit_target  # payments per unit of intensity
     rate /= np.clip(1.0 - rate * (LEGIT_MIN_GAP + 1.0) / period, 0.2, None)  # the rest after each
@@ -310,6 +314,7 @@ class _World:
         )
         popularity = rng.pareto(1.2, size=n_merchants) + 1.0
         self.popular = popularity / popularity.sum()
+        self.popular_cdf = np.cumsum(self.popular)
         self.user_country = rng.choice(len(COUNTRIES), size=n_users, p=HOME_SHARE)
         self.activity = rng.gamma(2.0, 1.0, size=n_users)
         self.level = rng.normal(0.0, 0.45, size=n_users)  # log spending level vs the category
@@ -335,6 +340,7 @@ class _World:
             p = 0.7 * weight / weight.sum()
             p[self.ring] += 0.3 / self.ring.size
             self.attacker[regime] = p
+        self.attacker_cdf = {regime: np.cumsum(p) for regime, p in self.attacker.items()}
 
     def cardholder_merchant_p(self, user: np.ndarray, merchant: np.ndarray, explore: np.ndarray):
         """p(merchant | cardholder): favourites (8 draws) or a popular merchant."""
@@ -444,19 +450,21 @@ def _card_chains(
         prior = np.where(
             n_1h >= 1,
             BURST_LOGIT,
-            b0 + 0.4 * np.log1p(n_24h) + np.where(hol, REGIMES["holiday"]["attack_start"], 0.0),
+            b0
+            + DAY_COUNT_WEIGHT * np.log1p(n_24h)
+            + np.where(hol, REGIMES["holiday"]["attack_start"], 0.0),
         )
         fraud = rng.uniform(size=live.size) < sigmoid(prior)
         # the payment itself, from its author's habits (both regimes drawn, the right one kept)
         explore = np.where(hol, REGIMES["holiday"]["explore"], REGIMES["normal"]["explore"])
         favourite = world.favourites[u, rng.integers(0, 8, size=live.size)]
-        popular = np.searchsorted(np.cumsum(world.popular), rng.uniform(size=live.size) * 0.999999)
+        popular = np.searchsorted(world.popular_cdf, rng.uniform(size=live.size) * 0.999999)
         legit_merchant = np.where(rng.uniform(size=live.size) < explore, popular, favourite)
         attack_normal = np.searchsorted(
-            np.cumsum(world.attacker["normal"]), rng.uniform(size=live.size) * 0.999999
+            world.attacker_cdf["normal"], rng.uniform(size=live.size) * 0.999999
         )
         attack_holiday = np.searchsorted(
-            np.cumsum(world.attacker["holiday"]), rng.uniform(size=live.size) * 0.999999
+            world.attacker_cdf["holiday"], rng.uniform(size=live.size) * 0.999999
         )
         merchant = np.where(fraud, np.where(hol, attack_holiday, attack_normal), legit_merchant)
         typical = world.typical[world.merchant_category[merchant]]
