@@ -158,32 +158,34 @@ def grade_learners(
     course: Course,
     day: Day,
     spec: NotebookSpec,
-    learners: list[dict[str, tuple]],
+    learners: dict[str, dict[str, tuple]],
     wrong: set[str],
     tmp_path: Path,
+    exempt: tuple[str, ...] = (),
 ) -> None:
     """Grade learners in one nbgrader run and check each one's cases.
 
-    Every learner answers like the reference except for its cases, ``name -> (question, cells,
-    code)``, each on a different question and chosen not to interact, so that one run proves
-    several mistakes at once. A learner's cases are all wrong or all honest (``name in wrong``):
-    a wrong learner scores 0 with a hint on exactly the named cells and keeps every other
-    autograded point; an honest learner keeps every point.
+    `learners` maps a label to the learner's cases, ``name -> (question, cells, code)``: the
+    learner answers like the reference except for those questions (one case per question, chosen
+    not to interact), so that one run proves several mistakes at once. A learner's cases are all
+    wrong or all honest (``name in wrong``): a wrong learner scores 0 with a hint on exactly the
+    named cells and keeps every other autograded point (but those in `exempt`); an honest learner
+    keeps every point.
     """
     students = {}
-    for i, cases in enumerate(learners):
+    for i, cases in enumerate(learners.values()):
         questions = [question for question, _, _ in cases.values()]
         assert len(set(questions)) == len(questions), f"two cases answer one question: {cases}"
         students[f"s{i}"] = reference_learner_with(
             course, day, spec, {question: code for question, _, code in cases.values()}
         )
     grades = grade_students(course, day, students, tmp_path)
-    for i, cases in enumerate(learners):
+    for i, (label, cases) in enumerate(learners.items()):
         grade = grades[f"s{i}"][spec.filename]
         kinds = {name in wrong for name in cases}
-        assert len(kinds) == 1, f"a learner mixes wrong and honest cases: {list(cases)}"
+        assert len(kinds) == 1, f"{label} mixes wrong and honest cases: {list(cases)}"
         kind = "wrong" if kinds.pop() else "honest"
-        assert_cases_graded(grade, ", ".join(cases), cases, kind)
+        assert_cases_graded(grade, label, cases, kind, exempt)
         if kind == "honest":  # an honest alternative keeps every point, not only its own
             lost = [q.grade_id for q in grade.questions if q.autograded and q.points < q.max_points]
-            assert not lost, f"honest {list(cases)} lose {lost}"
+            assert not lost, f"honest {label} loses {lost}"

@@ -262,5 +262,5 @@ def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, batch, tmp_
         name: (question, cells, answer_variant(course, DAY, SPEC, question, *changes))
         for question, cells, name, changes in WRONG + HONEST
     }
-    learners = [{name: cases[name] for name in names} for names in BATCHES[batch]]
+    learners = {", ".join(names): {n: cases[n] for n in names} for names in BATCHES[batch]}
     grade_learners(course, DAY, SPEC, learners, {w[2] for w in WRONG}, tmp_path)

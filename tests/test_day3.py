@@ -426,5 +426,5 @@ def test_batches_cover_every_case(course):
 def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, batch, tmp_path):
     wrong, honest = _wrong(course), _honest(course)
     cases = wrong | honest
-    learners = [{name: cases[name] for name in names} for names in BATCHES[batch]]
+    learners = {", ".join(names): {n: cases[n] for n in names} for names in BATCHES[batch]}
     grade_learners(course, DAY, SPEC, learners, set(wrong), tmp_path)

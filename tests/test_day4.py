@@ -18,7 +18,7 @@ from curriculum.syllabus import get_day
 
 from .conftest import (
     answer_variant,
-    assert_cases_graded,
+    grade_learners,
     grade_students,
     reference_learner_with,
 )
@@ -206,22 +206,18 @@ def _grade(course, spec, learners, tmp_path):
     return {name: grades[f"s{i}"][spec.filename] for i, name in enumerate(learners)}
 
 
-def _ctr_learner(course, cases):
-    changes = {}
-    for question, _, change in cases.values():
-        assert question not in changes, "one change per question and learner"
-        changes[question] = _code(course, CTR, question, change)
-    return reference_learner_with(course, DAY, CTR, changes)
-
-
 @pytest.mark.parametrize("kind", ["wrong", "honest"])
 def test_ctr_wrong_answers_lose_points_and_honest_ones_keep_them(course, kind, tmp_path):
     groups = CTR_WRONG if kind == "wrong" else CTR_HONEST
-    grades = _grade(
-        course, CTR, {s: _ctr_learner(course, cases) for s, cases in groups.items()}, tmp_path
-    )
-    for student, cases in groups.items():
-        assert_cases_graded(grades[student], student, cases, kind, exempt=tuple(HIST))
+    learners = {
+        student: {
+            name: (question, cells, _code(course, CTR, question, change))
+            for name, (question, cells, change) in cases.items()
+        }
+        for student, cases in groups.items()
+    }
+    wrong = {name for cases in CTR_WRONG.values() for name in cases}
+    grade_learners(course, DAY, CTR, learners, wrong, tmp_path, exempt=tuple(HIST))
 
 
 def test_feature_store_wrong_answers_lose_points(course, tmp_path):
