@@ -21,6 +21,14 @@ Arguments go to the learner's code as copies and may include your own functions 
 code can call them back). Everything else in the test cell — hidden inputs, expected values,
 labels and the comparison — stays with the examiner.
 
+A model graded on a hidden world must learn from the frame the test passes it, not from the
+notebook's own data (whose dates include the ones being predicted). Build and call it inside
+:func:`data_withheld`: while the block runs, the notebook's data sets (its global frames, series
+and arrays) refuse every use with a ``LookupError`` that says so::
+
+    with data_withheld():
+        _pred = student.build_model(_train)(_unlabelled)
+
 **Where a test cell runs.** When a learner runs it (Validate, ``mlsd run``'s execution, plain
 ``nbgrader autograde``) it runs in the notebook's own kernel and ``student`` talks to the
 notebook in the same process, through a loopback that encodes and decodes every value exactly as
@@ -42,11 +50,12 @@ learner's code patches in its own kernel cannot reach the test's values or its v
 from __future__ import annotations
 
 import builtins
+import contextlib
 import itertools
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from curriculum.grading.answering import Answerer
@@ -60,7 +69,7 @@ from curriculum.grading.wire import (
     socket_conversation,
 )
 
-__all__ = ["LearnerError", "Remote", "student"]
+__all__ = ["LearnerError", "Remote", "data_withheld", "student"]
 
 
 class LearnerError(Exception):
@@ -133,6 +142,9 @@ class _Examiner:
         structure, buffers = encode([list(args), dict(kwargs)], self._outgoing)
         header = {"op": "call", "ref": remote._number, "args": structure}
         return self._ask(header, buffers, f"the result of {remote._label}(...)")
+
+    def withhold(self, on: bool) -> Any:
+        return self._ask({"op": "withhold" if on else "restore"}, [], "the notebook's data")
 
     def attribute(self, remote: Remote, name: str) -> Any:
         header = {"op": "getattr", "ref": remote._number, "name": name}
@@ -336,3 +348,27 @@ class _Student:
 
 #: the learner's notebook, as a test cell sees it
 student = _Student()
+
+
+@contextlib.contextmanager
+def data_withheld() -> Iterator[int]:
+    """Withhold the notebook's data sets from the learner's code while the block runs.
+
+    Every global of the learner's notebook whose name does not start with ``_`` and that holds a
+    pandas frame or series or a NumPy array of more than a few hundred values is replaced by a
+    stand-in that raises ``LookupError`` on any use, and put back when the block ends (also when
+    it fails). Build and call a model graded on hidden data inside it, so a model that fits a
+    table on the notebook's ``trips`` instead of the trips it is passed fails with a message
+    that says so.
+
+    Yields
+    ------
+    int
+        How many of the notebook's names are withheld.
+    """
+    examiner = _examiner()
+    count = examiner.withhold(True)
+    try:
+        yield count
+    finally:
+        examiner.withhold(False)

@@ -2,7 +2,8 @@
 
 Each learner answers every question like the reference solution except for one plausible
 mistake (random split, leaky aggregate, raw duration without the routing ETA, no place features,
-an in-sample aggregate for training rows, an RMSE model sold as P90, an uncalibrated P90,
+an aggregate inside the model fitted on the notebook's trips, an in-sample aggregate for training
+rows, an RMSE model sold as P90, an uncalibrated P90,
 seconds for milliseconds, one timing for every step), so a lost point can only come from that
 mistake: every other autograded cell keeps full marks. Honest alternatives (squared-error loss,
 random folds, one calibration shift for all hours) keep every point. Learners are graded in
@@ -77,7 +78,7 @@ WRONG = [
     ),
     (
         "residual_table",
-        ["residual_table_test"],
+        ["residual_table_test"] + QUALITY,  # the model's table too, once the data is withheld
         "aggregate computed over all trips",
         [(TABLE_BODY, TABLE_BODY.replace("train", "trips"))],
     ),
@@ -110,6 +111,17 @@ WRONG = [
                 f"        x = x.drop(columns={PLACE})\n"
                 '        return trips["routing_eta_s"].to_numpy() + model.predict(x)',
             ),
+        ],
+    ),
+    (
+        "eta_model",
+        QUALITY,
+        "the aggregate inside the model fitted on the notebook's trips (test week included)",
+        [
+            (
+                "    table = residual_table(train)  # for new trips: every training trip\n",
+                "    table = residual_table(trips)  # every trip the notebook has\n",
+            )
         ],
     ),
     (
@@ -247,6 +259,7 @@ BATCHES = {
             "an RMSE-optimal model reported as P90",
             "the whole call timed and reported for every step",
         ],
+        ["the aggregate inside the model fitted on the notebook's trips (test week included)"],
     ],
 }
 

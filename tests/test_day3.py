@@ -5,7 +5,8 @@ mistake (a window that includes the current payment, a median over the card's wh
 labels read from the future, no wait for label maturity, oversampling before the split, accuracy
 sold as PR-AUC, one score threshold for every amount, no step-up, drift decided by a p-value, KS
 on flags and counts, PSI on separate histograms, a monitor that peeks at the day it reports,
-waits a month or pages on noise, no velocity features, a rebalanced or immature model that is not
+waits a month or pages on noise, no velocity features, a merchant fraud rate fitted on the
+notebook's payments inside the model, a rebalanced or immature model that is not
 calibrated), so a lost point can only come from that mistake: every other autograded cell keeps
 full marks. Honest alternatives keep every point. Learners are graded in a few batches (one
 nbgrader run each) to keep the suite fast.
@@ -288,6 +289,25 @@ def _wrong(course):
                 ),
             ),
         ),
+        "a merchant fraud rate from the notebook's tx inside the model": (
+            "fraud_model",
+            QUALITY + ["fraud_calibration"],
+            v(
+                "fraud_model",
+                (
+                    "    x = fraud_features(history).loc[rows.index]\n",
+                    '    rate = tx.groupby("merchant_id")["is_fraud"].mean()  # all labels\n'
+                    "    features = lambda frame: fraud_features(frame).assign(\n"
+                    '        merchant_rate=frame["merchant_id"].map(rate).fillna(0.0).to_numpy()\n'
+                    "    )\n"
+                    "    x = features(history).loc[rows.index]\n",
+                ),
+                (
+                    "lambda tx: model.predict_proba(fraud_features(tx)[x.columns])",
+                    "lambda frame: model.predict_proba(features(frame)[x.columns])",
+                ),
+            ),
+        ),
         "a model without velocity features": (
             "fraud_model",
             ["fraud_quality_half_gap", "fraud_quality_strong"],
@@ -413,6 +433,7 @@ BATCHES = {
         ],
         ["a rebalanced model left uncalibrated"],
         ["PSI with pandas bins"],
+        ["a merchant fraud rate from the notebook's tx inside the model"],
     ],
 }
 

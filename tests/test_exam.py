@@ -130,3 +130,54 @@ def test_the_examiners_own_objects_cannot_be_sent(notebook):
     notebook["identity"] = lambda x: x
     with pytest.raises(ValueError, match="cannot be passed"):
         exam.student.identity(object())
+
+
+def test_data_withheld_refuses_the_notebooks_data_sets_and_puts_them_back(notebook):
+    trips = pd.DataFrame({"duration_s": np.arange(1_000.0)})
+    notebook.update(np=np, trips=trips, weights=np.ones(24), _mine=trips, note="text")
+    exec(  # the learner's cells: their globals are the notebook's names
+        "def build(train):\n"
+        "    table = trips['duration_s'].mean()  # the notebook's data, not the argument\n"
+        "    return lambda frame: np.full(len(frame), table)\n"
+        "def honest(train):\n"
+        "    level = train['duration_s'].mean() * weights.mean()  # a small constant is fine\n"
+        "    return lambda frame: np.full(len(frame), level)\n",
+        notebook,
+    )
+    train = pd.DataFrame({"duration_s": [1.0, 3.0]})
+    with exam.data_withheld() as count:
+        assert count == 1, "only trips is data: weights is small, _mine is the test's own"
+        with pytest.raises(LookupError, match="notebook's `trips`"):
+            exam.student.build(train)
+        np.testing.assert_array_equal(exam.student.honest(train)(train), [2.0, 2.0])
+        assert exam.student.trips.shape == (1_000, 1), "the test itself still reads it"
+    assert notebook["trips"] is trips, "put back when the block ends"
+    np.testing.assert_array_equal(exam.student.build(train)(train), [499.5, 499.5])
+
+
+def test_data_withheld_puts_the_data_back_when_the_test_fails(notebook):
+    trips = pd.DataFrame({"a": np.arange(500)})
+    notebook["trips"] = trips
+    with pytest.raises(AssertionError), exam.data_withheld():
+        raise AssertionError("the test's own failure")
+    assert notebook["trips"] is trips
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "len(trips)",
+        "list(trips)",
+        "trips['a']",
+        "trips.a",
+        "trips + 1",
+        "np.asarray(trips)",
+        "pd.concat([trips])",
+        "trips.merge(trips)",
+    ],
+)
+def test_every_use_of_withheld_data_fails(notebook, use):
+    notebook.update(np=np, pd=pd, trips=pd.DataFrame({"a": np.arange(500)}))
+    exec(f"def peek():\n    return {use}\n", notebook)
+    with exam.data_withheld(), pytest.raises(LookupError):
+        exam.student.peek()

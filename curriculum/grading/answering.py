@@ -35,6 +35,11 @@ from curriculum.grading.wire import (
 #: most warnings one call reports back to the test
 MAX_WARNINGS = 5
 
+#: a frame, series or array with more values than this is the notebook's *data*: withheld while
+#: the examiner's ``data_withheld`` block runs (a small constant table, e.g. 24 hourly weights,
+#: stays)
+DATA_VALUES = 200
+
 
 def user_namespace() -> dict:
     """The notebook's global names: IPython's user namespace, or ``__main__``'s."""
@@ -90,6 +95,54 @@ class _Sink(io.TextIOBase):
         return len(text)
 
 
+class WithheldDataError(LookupError):
+    """The learner's code used the notebook's data while the grader had withheld it."""
+
+
+def _is_data(value: Any) -> bool:
+    """Say whether `value` is a data set: a frame, series or array of more than a few values."""
+    kinds = tuple(
+        kind
+        for module, names in (("pandas", ("DataFrame", "Series")), ("numpy", ("ndarray",)))
+        if module in sys.modules
+        for kind in (getattr(sys.modules[module], name) for name in names)
+    )
+    return isinstance(value, kinds) and int(value.size) > DATA_VALUES
+
+
+class _Withheld:
+    """Stands in for one of the notebook's data sets: any use of it raises WithheldDataError."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        name = object.__getattribute__(self, "_name")
+        raise WithheldDataError(
+            f"your code used the notebook's `{name}` while the grader ran it on other data: a "
+            "model (and every table inside it) must learn only from the data it is passed — the "
+            f"notebook's `{name}` covers other dates, including the ones being predicted"
+        )
+
+    def __getattr__(self, _: str) -> Any:
+        return self._refuse()
+
+    def __repr__(self) -> str:
+        return f"<the notebook's {object.__getattribute__(self, '_name')}: withheld>"
+
+
+for _dunder in (
+    "__getitem__ __setitem__ __delitem__ __len__ __iter__ __contains__ __bool__ __array__ "
+    "__eq__ __ne__ __lt__ __le__ __gt__ __ge__ __add__ __radd__ __sub__ __rsub__ __mul__ "
+    "__rmul__ __truediv__ __rtruediv__ __and__ __or__ __invert__ __neg__ __float__ __int__ "
+    "__index__ __setattr__ __copy__ __deepcopy__ __reduce__ __reduce_ex__ __dataframe__"
+).split():
+    setattr(_Withheld, _dunder, _Withheld._refuse)
+_Withheld.__hash__ = object.__hash__
+
+
 class _Callback:
     """The examiner's function, handed to the learner's code: calling it asks the examiner."""
 
@@ -117,8 +170,8 @@ class Answerer:
     """Answers the examiner's requests from the notebook's names.
 
     Requests: ``get`` a name, ``call`` a referenced object with arguments, ``getattr`` of a
-    referenced object. Data is answered as data; anything else is kept here and answered with a
-    reference the examiner can call.
+    referenced object, ``withhold`` / ``restore`` the notebook's data sets. Data is answered as
+    data; anything else is kept here and answered with a reference the examiner can call.
 
     Parameters
     ----------
@@ -135,6 +188,7 @@ class Answerer:
         self._ids = itertools.count(1)
         self.quiet = quiet
         self.conversation: Any = None
+        self._withheld: dict[str, Any] = {}
 
     # references both ways
     def refer(self, obj: Any) -> dict:
@@ -166,6 +220,29 @@ class Answerer:
             return {"ok": False, "error": error_payload(exc)}, []
         return {"ok": True, "value": structure, "warnings": _summaries(caught)}, out
 
+    # the notebook's data, withheld while the examiner asks
+    def withhold(self) -> int:
+        """Replace the notebook's data sets by stand-ins that refuse every use.
+
+        Withheld: every global whose name does not start with ``_`` (a test's own names do, and
+        so do IPython's output caches) and whose value is a pandas frame or series or a NumPy
+        array of more than :data:`DATA_VALUES` values. Returns how many are withheld.
+        """
+        namespace = self._namespace()
+        for name, value in list(namespace.items()):
+            if not name.startswith("_") and name not in self._withheld and _is_data(value):
+                self._withheld[name] = value
+                namespace[name] = _Withheld(name)
+        return len(self._withheld)
+
+    def restore(self) -> None:
+        """Put the withheld data back (a name the learner's code rebound keeps its new value)."""
+        namespace = self._namespace()
+        for name, value in self._withheld.items():
+            if isinstance(namespace.get(name), _Withheld):
+                namespace[name] = value
+        self._withheld = {}
+
     def _perform(self, header: dict, buffers: list[bytes]) -> Any:
         op = header.get("op")
         if op == "get":
@@ -175,7 +252,11 @@ class Answerer:
                 raise NameError(
                     f"name {name!r} is not defined in your notebook: run the cell that defines it"
                 )
-            return namespace[name]
+            return self._withheld.get(name, namespace[name])
+        if op == "withhold":
+            return self.withhold()
+        if op == "restore":
+            return self.restore()
         target = self._objects.get(header.get("ref"))
         if target is None:
             raise WireError("unknown reference")
@@ -236,5 +317,6 @@ def serve(path: str, token: str, max_bytes: int) -> None:
     except (ConversationClosed, WireError, OSError, KeyboardInterrupt):
         pass
     finally:
+        answerer.restore()  # the examiner may have gone while the data was withheld
         answerer.conversation = None
         sock.close()
