@@ -222,6 +222,13 @@ def test_eta_closure_slows_trips_near_it_from_its_start_only(trips):
     assert (trips["request_time"].max() - start) > pd.Timedelta(
         days=7
     )  # it runs through the test week
+    from curriculum.datasets.eta import closure_slowdown
+
+    slowdown = closure_slowdown(trips).to_numpy()
+    assert np.all(slowdown[~after] == 0) and np.all(slowdown >= 0)
+    assert np.median(slowdown[near & after]) > 0.2 and np.median(slowdown[~near & after]) < 0.1
+    short = make_eta_trips(500, days=7, random_state=1)  # too short a period for a closure
+    assert (closure_slowdown(short) == 0).all()
 
 
 def test_eta_oracle_needs_the_city_latent_places(trips):

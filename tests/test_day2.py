@@ -1,13 +1,15 @@
 """Day 2: plausible wrong answers lose points under real autograding; honest alternatives don't.
 
-Each learner answers every question like the reference solution except for one plausible
-mistake (random split, leaky aggregate, raw duration without the routing ETA, no place features,
-an aggregate inside the model fitted on the notebook's trips, an in-sample aggregate for training
-rows, an RMSE model sold as P90, an uncalibrated P90,
-seconds for milliseconds, one timing for every step), so a lost point can only come from that
-mistake: every other autograded cell keeps full marks. Honest alternatives (squared-error loss,
-random folds, one calibration shift for all hours) keep every point. Learners are graded in
-batches (one nbgrader run each) to keep the suite fast.
+Each learner answers every question like the reference solution except for a few plausible
+mistakes on questions that do not feed each other (random split, leaky aggregate, raw duration
+without the routing ETA, no place features, an aggregate inside the model fitted on the
+notebook's trips, every training day weighted alike after the city changed, an in-sample
+aggregate for training rows, an RMSE model sold as P90, an uncalibrated P90, seconds for
+milliseconds, one timing for every step), so a lost point can only come from a mistake: every
+other autograded cell keeps full marks. Honest alternatives (squared-error loss, recent trips
+weighted more or the date as a feature instead of a sliding window, random folds, one
+calibration shift for all hours) keep every point. Learners are graded in batches (one nbgrader
+run each) to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ QUALITY = [
     "eta_quality_strong",
     "eta_quality_excellent",
 ]
+MODEL = [*QUALITY, "eta_recent_change"]  # every cell graded on the model's fresh predictions
 
 SPLIT_BODY = (
     '    cutoff = trips["request_time"].max() - pd.Timedelta(days=test_days)\n'
@@ -38,6 +41,10 @@ TABLE_BODY = (
     '    residual = train["duration_s"] - train["routing_eta_s"]\n'
 )
 FIT = '    model.fit(features, train["duration_s"] - train["routing_eta_s"])\n'
+WINDOW = (
+    '    train = train[train["request_time"] >= train["request_time"].max()'
+    " - pd.Timedelta(days=7)]\n"
+)
 PLACE = str(
     ["pickup_cell", "dropoff_cell", "pickup_lat", "pickup_lng", "dropoff_lat", "dropoff_lng"]
     + ["cell_hour_residual"]
@@ -78,7 +85,7 @@ WRONG = [
     ),
     (
         "residual_table",
-        ["residual_table_test"] + QUALITY,  # the model's table too, once the data is withheld
+        ["residual_table_test", *MODEL],  # the model's table too, once the data is withheld
         "aggregate computed over all trips",
         [(TABLE_BODY, TABLE_BODY.replace("train", "trips"))],
     ),
@@ -115,7 +122,7 @@ WRONG = [
     ),
     (
         "eta_model",
-        QUALITY,
+        MODEL,
         "the aggregate inside the model fitted on the notebook's trips (test week included)",
         [
             (
@@ -123,6 +130,12 @@ WRONG = [
                 "    table = residual_table(trips)  # every trip the notebook has\n",
             )
         ],
+    ),
+    (
+        "eta_model",
+        ["eta_recent_change"],
+        "every training day weighted alike (the city before the closure)",
+        [(WINDOW, "")],
     ),
     (
         "p90_model",
@@ -201,9 +214,42 @@ WRONG = [
 HONEST = [
     (
         "eta_model",
-        QUALITY,
+        MODEL,
         "squared-error residual model",
         [('loss="absolute_error"', 'loss="squared_error"')],
+    ),
+    (
+        "eta_model",
+        MODEL,
+        "all days, recent trips weighted more",
+        [
+            (
+                WINDOW,
+                '    age = train["request_time"].max() - train["request_time"]\n',
+            ),
+            (FIT, FIT.replace(")\n", ", sample_weight=np.exp(-age / pd.Timedelta(days=3)))\n")),
+        ],
+    ),
+    (
+        "eta_model",
+        MODEL,
+        "all days, the date as a feature",
+        [
+            (
+                WINDOW,
+                '    start = train["request_time"].min()\n'
+                '    day = lambda trips: (trips["request_time"] - start) / pd.Timedelta(days=1)\n',
+            ),
+            (
+                "    features = training_residual_feature(train)",
+                "    features = training_residual_feature(train).assign(day=day(train))",
+            ),
+            (
+                "        x = add_residual_feature(make_features(trips), trips, table)\n",
+                "        x = add_residual_feature(make_features(trips), trips, table)"
+                ".assign(day=day(trips))\n",
+            ),
+        ],
     ),
     (
         "residual_table",
@@ -250,6 +296,7 @@ BATCHES = {
             "out-of-fold aggregate with random folds",
             "one calibration shift for all hours",
         ],
+        ["every training day weighted alike (the city before the closure)"],
     ],
     "b": [
         [
@@ -260,6 +307,8 @@ BATCHES = {
             "the whole call timed and reported for every step",
         ],
         ["the aggregate inside the model fitted on the notebook's trips (test week included)"],
+        ["all days, recent trips weighted more"],
+        ["all days, the date as a feature"],
     ],
 }
 

@@ -13,7 +13,8 @@ weekly demand curve; pickups and drop-offs fall in the zones or anywhere in the 
 downtown, worse in rain and snow; plus **place effects the free-flow speed cannot reveal** —
 a handful of congested *hotspots* (a bridge, a stadium, a shopping street) drawn anew for every
 city (every `random_state`), slower at rush hour — and **a change over time**: a road closure
-that starts ten days before the end of the period and slows every trip near it. The pickup
+that starts two weeks before the end of the period and slows every trip in the district around
+it. The pickup
 overhead is the time lost finding the rider, large at the airport. The hotspots and the closure
 are the city's latent facts, kept in ``frame.attrs["latent"]`` for the oracle. ``N`` is
 multiplicative noise independent of everything observable: log-normal jitter times a heavy-tailed
@@ -63,8 +64,8 @@ HOTSPOT_STRENGTH = (0.5, 1.2)  # extra congestion at a hotspot's centre (uniform
 HOTSPOT_RADIUS_KM = (0.6, 1.2)
 HOTSPOT_RUSH = 1.5  # a hotspot's congestion is (1 + HOTSPOT_RUSH x traffic) times its strength
 CLOSURE_STRENGTH = 1.0  # extra congestion at the closure's centre once it starts
-CLOSURE_RADIUS_KM = 1.0
-CLOSURE_DAYS = 10  # the closure starts this many days before the end of the period
+CLOSURE_RADIUS_KM = 2.5  # a main bridge or artery: the detours slow a whole district
+CLOSURE_DAYS = 14  # the closure starts this many days before the end of the period
 NOISE_SIGMA = 0.12  # log-normal jitter
 INCIDENT_RATE = 0.05  # share of trips that hit an incident
 INCIDENT_SCALE = 0.6  # an incident multiplies the trip by 1 + 0.6 × Exp(1)
@@ -459,6 +460,28 @@ def oracle_eta(trips: pd.DataFrame, *, statistic: str | float = "median") -> pd.
             f"statistic must be 'median', 'mean' or a float in (0, 1), got {statistic!r}"
         )
     return pd.Series(_median_free_mean(trips) * factor, index=trips.index, name="oracle_eta_s")
+
+
+def closure_slowdown(trips: pd.DataFrame) -> pd.Series:
+    """How much slower the closure makes each trip: oracle ETA with it / without it, minus 1.
+
+    0 for trips requested before the closure starts or far from it, and for periods too short
+    to have one. Graders use it to pick the trips a change over time affects.
+
+    Parameters
+    ----------
+    trips : DataFrame
+        Trips from :func:`make_eta_trips` (or a subset, with its latent places).
+
+    Returns
+    -------
+    Series
+        The relative slowdown (0.3 = 30 % slower), aligned with `trips`.
+    """
+    places = _places_of(trips)
+    with_it = _median_free_mean(trips, places=places)
+    without = _median_free_mean(trips, places={**places, "closure": None})
+    return pd.Series(with_it / without - 1.0, index=trips.index, name="closure_slowdown")
 
 
 def baseline_eta(trips: pd.DataFrame) -> pd.Series:
