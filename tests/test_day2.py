@@ -4,12 +4,12 @@ Each learner answers every question like the reference solution except for a few
 mistakes on questions that do not feed each other (random split, leaky aggregate, raw duration
 without the routing ETA, no place features, an aggregate inside the model fitted on the
 notebook's trips, every training day weighted alike after the city changed, an in-sample
-aggregate for training rows, an RMSE model sold as P90, an uncalibrated P90, seconds for
-milliseconds, one timing for every step), so a lost point can only come from a mistake: every
-other autograded cell keeps full marks. Honest alternatives (squared-error loss, recent trips
-weighted more or the date as a feature instead of a sliding window, random folds, one
-calibration shift for all hours) keep every point. Learners are graded in batches (one nbgrader
-run each) to keep the suite fast.
+aggregate for training rows, an RMSE model sold as P90, an uncalibrated P90, a P90 fitted on
+all days and calibrated on a random sample, seconds for milliseconds, one timing for every
+step), so a lost point can only come from a mistake: every other autograded cell keeps full
+marks. Honest alternatives (squared-error loss, recent trips weighted more or the date as a
+feature instead of a sliding window, random folds, one calibration shift for all hours) keep
+every point. Learners are graded in batches (one nbgrader run each) to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -163,6 +163,21 @@ WRONG = [
         ],
     ),
     (
+        "p90_model",
+        ["p90_model_test"],
+        "a P90 model fitted on all days and calibrated on a random sample of them",
+        [
+            (
+                '    cut = train["request_time"].max() - pd.Timedelta(days=3)\n'
+                '    fit = train[(train["request_time"] >= cut - pd.Timedelta(days=4))'
+                ' & (train["request_time"] < cut)]\n'
+                '    calibration = train[train["request_time"] >= cut]\n',
+                "    calibration = train.sample(frac=0.2, random_state=0)\n"
+                "    fit = train.drop(calibration.index)\n",
+            )
+        ],
+    ),
+    (
         "latency_profile",
         ["latency_profile_test"],
         "latency reported in seconds",
@@ -296,7 +311,10 @@ BATCHES = {
             "out-of-fold aggregate with random folds",
             "one calibration shift for all hours",
         ],
-        ["every training day weighted alike (the city before the closure)"],
+        [
+            "every training day weighted alike (the city before the closure)",
+            "a P90 model fitted on all days and calibrated on a random sample of them",
+        ],
     ],
     "b": [
         [
