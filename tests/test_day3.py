@@ -1,15 +1,15 @@
 """Day 3: plausible wrong answers lose points under real autograding; honest alternatives don't.
 
-Each learner answers every question like the reference solution except for one plausible
-mistake (a window that includes the current payment, a median over the card's whole history,
-labels read from the future, no wait for label maturity, oversampling before the split, accuracy
-sold as PR-AUC, one score threshold for every amount, no step-up, drift decided by a p-value, KS
-on flags and counts, PSI on separate histograms, a monitor that peeks at the day it reports,
-waits a month or pages on noise, no velocity features, a merchant fraud rate fitted on the
-notebook's payments inside the model, a rebalanced or immature model that is not
-calibrated), so a lost point can only come from that mistake: every other autograded cell keeps
-full marks. Honest alternatives keep every point. Learners are graded in a few batches (one
-nbgrader run each) to keep the suite fast.
+Each learner answers every question like the reference solution except for a few plausible
+mistakes on questions that do not feed each other (a window that includes the current payment,
+a median over the card's whole history, labels read from the future, no wait for label
+maturity, oversampling before the split, accuracy sold as PR-AUC, one score threshold for every
+amount, no step-up, drift decided by a p-value, KS on flags and counts, PSI on separate
+histograms, a monitor that peeks at the day it reports, assumes sorted input, waits a month or
+pages on noise, no velocity features, a merchant fraud rate fitted on the notebook's payments
+inside the model, a rebalanced or immature model that is not calibrated), so a lost point can
+only come from a mistake: every other autograded cell keeps full marks. Honest alternatives keep
+every point. Learners are graded in a few batches (one nbgrader run each) to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -235,6 +235,19 @@ def _wrong(course):
                 ),
             ),
         ),
+        "a monitor that assumes the payments come sorted by time": (
+            "drift_monitor",
+            ["drift_monitor_test"],
+            v(
+                "drift_monitor",
+                (
+                    "window = (when >= day - pd.Timedelta(days=window_days)) & (when < day)\n",
+                    "lo = when.searchsorted(day - pd.Timedelta(days=window_days))  # sorted?\n"
+                    "        window = np.zeros(len(when), dtype=bool)\n"
+                    "        window[lo : when.searchsorted(day)] = True\n",
+                ),
+            ),
+        ),
         "a monitor over a month-long window": (
             "drift_monitor",
             ["drift_monitor_test"],
@@ -431,7 +444,10 @@ BATCHES = {
             "a monitor on a hair trigger",
             "a model trained on immature labels",
         ],
-        ["a rebalanced model left uncalibrated"],
+        [
+            "a rebalanced model left uncalibrated",
+            "a monitor that assumes the payments come sorted by time",
+        ],
         ["PSI with pandas bins"],
         ["a merchant fraud rate from the notebook's tx inside the model"],
     ],
