@@ -1,13 +1,13 @@
 """Day 2: plausible wrong answers lose points under real autograding; honest alternatives don't.
 
 Each learner answers every question like the reference solution except for a few plausible
-mistakes on questions that do not feed each other (random split, leaky aggregate, raw duration
-without the routing ETA, no place features, an aggregate inside the model fitted on the
-notebook's trips, every training day weighted alike after the city changed, an in-sample
-aggregate for training rows, an RMSE model sold as P90, an uncalibrated P90, a P90 fitted on
-all days and calibrated on a random sample, seconds for milliseconds, one timing for every
-step), so a lost point can only come from a mistake: every other autograded cell keeps full
-marks. Honest alternatives (squared-error loss, recent trips weighted more or the date as a
+mistakes on questions that do not feed each other (random split, a split by position, leaky
+aggregate, raw duration without the routing ETA, no place features, an aggregate inside the
+model fitted on the notebook's trips, every training day weighted alike after the city changed,
+an in-sample aggregate for training rows, an RMSE model sold as P90, an uncalibrated P90, a P90
+fitted on all days and calibrated on a random sample, seconds for milliseconds, one timing for
+every step), so a lost point can only come from a mistake: every other autograded cell keeps
+full marks. Honest alternatives (squared-error loss, recent trips weighted more or the date as a
 feature instead of a sliding window, random folds, one calibration shift for all hours) keep
 every point. Learners are graded in batches (one nbgrader run each) to keep the suite fast.
 """
@@ -69,6 +69,20 @@ WRONG = [
                     "    from sklearn.model_selection import train_test_split\n"
                     "    train, test = train_test_split(trips, test_size=0.25, random_state=0)\n"
                 ),
+            )
+        ],
+    ),
+    (
+        "time_split",
+        ["time_split_test"],
+        "a cutoff found by position (assumes the trips come sorted)",
+        [
+            (
+                SPLIT_BODY,
+                '    cutoff = trips["request_time"].max() - pd.Timedelta(days=test_days)\n'
+                '    at = trips["request_time"].searchsorted(cutoff)  # sorted, surely\n'
+                '    train = trips.iloc[:at][trips["completed_at"].iloc[:at] < cutoff]\n'
+                "    test = trips.iloc[at:]\n",
             )
         ],
     ),
@@ -313,6 +327,7 @@ BATCHES = {
         ],
         [
             "every training day weighted alike (the city before the closure)",
+            "a cutoff found by position (assumes the trips come sorted)",
             "a P90 model fitted on all days and calibrated on a random sample of them",
         ],
     ],
