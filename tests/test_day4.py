@@ -6,7 +6,8 @@ Wrong: a random split on time-ordered logs; historical CTR that counts the curre
 the future, or ignores the prior; NE divided by the wrong entropy; a downsampled model used
 without recalibration; a model fed only stale features; a model never recalibrated; batch rows
 stamped with the day they describe; a feature join on the key without time; online serving that
-materializes values from the future. Honest: logistic regression and SGD instead of boosted trees,
+materializes values from the future; a model that reads the notebook's log instead of the one it
+is served. Honest: logistic regression and SGD instead of boosted trees,
 another smoothing prior, another implementation of the point-in-time CTR.
 """
 
@@ -62,6 +63,11 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
                 "before = counts.groupby(level=0).cumsum() - counts",
                 "before = counts.groupby(level=0).cumsum()",
             ),
+        ),
+        "serving features from the notebook's whole log (future clicks included)": (
+            "ctr_model",
+            MODEL,
+            ("        features = featurizer(log)", "        features = featurizer(ads)"),
         ),
         "NE over the entropy of the mean prediction": (
             "ctr_metrics",

@@ -5,8 +5,9 @@ one learner touch different questions, so a lost point can only come from the mi
 Wrong: a random holdout; recall divided by k; NDCG divided by an ideal of k hits, or by the ideal
 order of the list's own hits; popularity counted on the whole log; nearest neighbours by Euclidean
 distance; items recommended before their release; embeddings without a ranker (no content for
-cold start); IPS without weights; SNIPS replaced by the click rate where the policies agree; a
-Gini of unsorted counts. Honest: Qdrant's local mode or exact NumPy search instead of FAISS,
+cold start); embeddings learned from the notebook's whole log inside the recommender; IPS
+without weights; SNIPS replaced by the click rate where the policies agree; a Gini of unsorted
+counts. Honest: Qdrant's local mode or exact NumPy search instead of FAISS,
 implicit ALS instead of an SVD, logistic regression instead of boosted trees, a Gini from
 pairwise differences.
 """
@@ -166,6 +167,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             "ranking_metrics",
             ["ranking_metrics_test"],
             NDCG_IDEAL_FROM_LIST,
+        ),
+        "embeddings from the notebook's whole log (future clicks included)": (
+            "build_recommender",
+            RECOMMENDER,
+            ("vectors = click_embeddings(train, items)", "vectors = click_embeddings(log, items)"),
         ),
         "Gini of unsorted counts": (
             "gini_coefficient",
