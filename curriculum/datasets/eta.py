@@ -14,12 +14,11 @@ downtown, worse in rain and snow; plus **place effects the free-flow speed canno
 a handful of congested *hotspots* (a bridge, a stadium, a shopping street) drawn anew for every
 city (every `random_state`), slower at rush hour — and **a change over time**: a road closure
 that starts two weeks before the end of the period and slows every trip in the district around
-it. The pickup
-overhead is the time lost finding the rider, large at the airport. The hotspots and the closure
-are the city's latent facts, kept in ``frame.attrs["latent"]`` for the oracle. ``N`` is
-multiplicative noise independent of everything observable: log-normal jitter times a heavy-tailed
-*incident* factor (5 % of trips hit one). Because ``N`` does not depend on the observables, every
-conditional quantile of the duration is known exactly:
+it. The pickup overhead is the time lost finding the rider, large at the airport. The hotspots
+and the closure are the city's latent facts, kept in ``frame.attrs["latent"]`` for the oracle.
+``N`` is multiplicative noise independent of everything observable: log-normal jitter times a
+heavy-tailed *incident* factor (5 % of trips hit one). Because ``N`` does not depend on the
+observables, every conditional quantile of the duration is known exactly:
 ``quantile_q(duration | x) = m(x) × quantile_q(N)``, which is what :func:`oracle_eta` returns.
 
 All times are UTC, and the city runs on UTC to keep hours of day simple.
