@@ -155,6 +155,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             output_limit_mb=args.output_limit_mb,
             disk_mb=args.disk_mb,
             max_processes=args.max_processes,
+            threads=args.threads,
         )
     except ValueError as exc:
         raise CourseError(str(exc)) from None
@@ -424,6 +425,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=512,
         metavar="N",
         help="processes and threads each notebook's sandbox may run (default: 512)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        metavar="N",
+        help="BLAS/OpenMP threads per kernel (default: 1, the fastest on a busy machine)",
     )
     p.set_defaults(func=cmd_grade)
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from curriculum.course import Course
 from curriculum.grading.course_config import KERNEL_ARGUMENTS
+from curriculum.grading.limits import thread_environment
 from curriculum.grading.session import GradingSession
 from curriculum.notebooks import check_parameters, notebook_parameters, read_notebook
 from curriculum.report import Headline, read_headlines
@@ -101,20 +104,37 @@ def execute_notebook(
     start = time.perf_counter()
     error = ""
     try:
-        papermill.execute_notebook(
-            str(source),
-            str(output),
-            parameters=dict(parameters),
-            cwd=str(output.parent),
-            progress_bar=False,
-            log_output=False,
-            extra_arguments=list(KERNEL_ARGUMENTS),
-        )
+        with kernel_threads(1):  # as the grader's kernels: no collapse on a busy machine
+            papermill.execute_notebook(
+                str(source),
+                str(output),
+                parameters=dict(parameters),
+                cwd=str(output.parent),
+                progress_bar=False,
+                log_output=False,
+                extra_arguments=list(KERNEL_ARGUMENTS),
+            )
     except PapermillExecutionError as exc:
         error = _describe_failure(output, exc)
     except Exception as exc:  # a dead kernel, a missing kernel spec...
         error = f"{type(exc).__name__}: {_first_line(str(exc))}"
     return time.perf_counter() - start, error
+
+
+@contextlib.contextmanager
+def kernel_threads(threads: int) -> Iterator[None]:
+    """Start kernels with `threads` BLAS/OpenMP threads (the environment they inherit)."""
+    wanted = thread_environment(threads)
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _describe_failure(output: Path, exc: Any) -> str:

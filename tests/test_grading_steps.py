@@ -16,7 +16,13 @@ from curriculum.grading.batch import find_submissions, spreadsheet_safe, write_g
 from curriculum.grading.feedback import check_messages, redact, redact_source
 from curriculum.grading.kernel import BudgetedClient, OutputBudget, message_size
 from curriculum.grading.ledger import read_ledger, write_ledger
-from curriculum.grading.limits import Cgroup, Limits, folder_bytes, thread_environment
+from curriculum.grading.limits import (
+    Cgroup,
+    Limits,
+    folder_bytes,
+    thread_environment,
+    threads_per_kernel,
+)
 from curriculum.grading.merge import merge_submission
 from curriculum.grading.results import NotebookGrade, QuestionScore, clean_text
 from curriculum.grading.sandbox import Sandbox
@@ -180,6 +186,15 @@ def test_limits_validate_and_cap_threads():
         Limits(disk_mb=0)
     assert Limits(output_limit_mb=100).message_bytes >= 200 * 1024 * 1024
     assert thread_environment(2)["OMP_NUM_THREADS"] == "2"
+    assert thread_environment(1)["OMP_WAIT_POLICY"] == "PASSIVE"  # no spinning on a busy machine
+
+
+def test_one_thread_per_kernel_unless_the_instructor_asks_for_more():
+    assert threads_per_kernel(Limits(), 1) == 1
+    assert threads_per_kernel(Limits(), 2) == 1
+    cores = os.cpu_count() or 1
+    assert threads_per_kernel(Limits(threads=64), 1) == cores
+    assert threads_per_kernel(Limits(threads=64), 10 * cores) == 1
 
 
 def test_a_cgroup_holds_its_limits_where_the_machine_allows_one():

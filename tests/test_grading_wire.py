@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import pickle
+import signal
 import socket
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,7 @@ import pytest
 from curriculum.design.document import DesignDocument, Feature, FeaturesModel, Framing
 from curriculum.grading.wire import (
     ConversationClosed,
+    MessageReader,
     WireError,
     decode,
     encode,
@@ -257,3 +260,42 @@ def test_loopback_copies_like_the_wire():
     reply, data = mine.request({"args": structure}, buffers)
     assert list(original.columns) == ["a"], "the sender's frame must not change"
     assert list(decode(reply["value"], data).columns) == ["a", "b"]
+
+
+def test_a_call_interrupted_mid_reply_leaves_the_conversation_in_step():
+    """A cell stopped while its call waits (KeyboardInterrupt) must not shift later replies."""
+    left, right = socket.socketpair()
+    half_sent = threading.Event()
+
+    def learner_side():  # answers request 1 slowly, in two halves, then request 2 at once
+        read = MessageReader(right, 1 << 20)
+        first, _ = read()
+        raw = pack({"kind": "reply", "id": first["id"], "ok": True, "value": "late"}, [b"x" * 4096])
+        right.sendall(raw[: len(raw) // 2])
+        half_sent.set()
+        time.sleep(0.5)
+        right.sendall(raw[len(raw) // 2 :])
+        second, _ = read()
+        right.sendall(pack({"kind": "reply", "id": second["id"], "ok": True, "value": "two"}, []))
+
+    examiner = socket_conversation(left, lambda h, b: ({}, []), 1 << 20)
+    thread = threading.Thread(target=learner_side, daemon=True)
+    thread.start()
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.25)  # fires while half of the reply has arrived
+        with pytest.raises(KeyboardInterrupt):
+            examiner.request({"op": "get", "name": "slow"}, [])
+        assert half_sent.is_set()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    reply, _ = examiner.request({"op": "get", "name": "fast"}, [])
+    assert reply["value"] == "two", "the late reply to the interrupted call was taken as this one's"
+    thread.join(5)
+    left.close()
+    right.close()

@@ -421,22 +421,6 @@ def unpack(header_bytes: bytes, body: bytes | memoryview) -> tuple[dict, list[by
     return header, buffers
 
 
-def _read_exactly(sock: socket.socket, n: int) -> bytearray:
-    data = bytearray(n)
-    view, got = memoryview(data), 0
-    while got < n:
-        try:
-            chunk = sock.recv_into(view[got:], n - got)
-        except (ConnectionResetError, OSError) as exc:
-            if isinstance(exc, TimeoutError | InterruptedError):
-                raise
-            raise ConversationClosed(f"the connection is closed ({exc})") from None
-        if not chunk:
-            raise ConversationClosed("the other side closed the connection")
-        got += chunk
-    return data
-
-
 def send_message(sock: socket.socket, header: dict, buffers: list[bytes]) -> None:
     """Send one message on a connected stream socket."""
     try:
@@ -449,18 +433,51 @@ def send_message(sock: socket.socket, header: dict, buffers: list[bytes]) -> Non
 
 def recv_message(sock: socket.socket, max_bytes: int) -> tuple[dict, list[bytes]]:
     """Receive one message, refusing it before reading if it is larger than `max_bytes`."""
-    total, head = _LENGTH.unpack(bytes(_read_exactly(sock, _LENGTH.size)))
-    if total > max_bytes:
-        sock.close()  # the rest is never read: this stream is over
-        raise WireError(
-            f"a reply of {total / 2**20:.1f} MB is larger than the {max_bytes / 2**20:.0f} MB "
-            "allowed between your notebook and the grader"
-        )
-    if head > total:
-        sock.close()
-        raise WireError("malformed message lengths")
-    data = _read_exactly(sock, total)
-    return unpack(memoryview(data)[:head], memoryview(data)[head:])
+    return MessageReader(sock, max_bytes)()
+
+
+class MessageReader:
+    """Reads whole messages from a stream socket; an interrupted read loses nothing.
+
+    Bytes read before an interruption (``KeyboardInterrupt`` when a cell times out, a socket
+    timeout) stay in the reader, so the next call finishes the message that was cut instead of
+    reading its middle as the start of a new one.
+    """
+
+    def __init__(self, sock: socket.socket, max_bytes: int) -> None:
+        self.sock, self.max_bytes = sock, max_bytes
+        self._buffer = bytearray()
+
+    def _fill(self, n: int) -> None:
+        while len(self._buffer) < n:
+            chunk = bytearray(min(n - len(self._buffer), 1 << 20))
+            try:
+                got = self.sock.recv_into(chunk)
+            except (ConnectionResetError, OSError) as exc:
+                if isinstance(exc, TimeoutError | InterruptedError):
+                    raise
+                raise ConversationClosed(f"the connection is closed ({exc})") from None
+            if not got:
+                raise ConversationClosed("the other side closed the connection")
+            self._buffer += chunk[:got]
+
+    def __call__(self) -> tuple[dict, list[bytes]]:
+        """The next whole message (header, buffers)."""
+        self._fill(_LENGTH.size)
+        total, head = _LENGTH.unpack(bytes(self._buffer[: _LENGTH.size]))
+        if total > self.max_bytes:
+            self.sock.close()  # the rest is never read: this stream is over
+            raise WireError(
+                f"a reply of {total / 2**20:.1f} MB is larger than the "
+                f"{self.max_bytes / 2**20:.0f} MB allowed between your notebook and the grader"
+            )
+        if head > total:
+            self.sock.close()
+            raise WireError("malformed message lengths")
+        self._fill(_LENGTH.size + total)
+        data = bytes(self._buffer[_LENGTH.size : _LENGTH.size + total])
+        del self._buffer[: _LENGTH.size + total]
+        return unpack(memoryview(data)[:head], memoryview(data)[head:])
 
 
 # -- a conversation: requests that may call back before they are answered ----------------------
@@ -492,7 +509,12 @@ class Conversation:
         self._ids = itertools.count(1)
 
     def request(self, header: dict, buffers: list[bytes]) -> tuple[dict, list[bytes]]:
-        """Ask the other side; answer its nested requests until the reply comes."""
+        """Ask the other side; answer its nested requests until the reply comes.
+
+        A reply to an earlier request that was interrupted (a cell stopped while it waited)
+        arrives late: it is recognised by its number and dropped, so the conversation stays in
+        step.
+        """
         number = next(self._ids)
         self._send({**header, "kind": "request", "id": number}, buffers)
         while True:
@@ -500,6 +522,8 @@ class Conversation:
             kind = message.get("kind")
             if kind == "reply" and message.get("id") == number:
                 return message, data
+            if kind == "reply" and type(message.get("id")) is int and message["id"] < number:
+                continue  # the late answer to an interrupted request
             if kind == "request":
                 self._answer(message, data)
             elif kind == "done":
@@ -531,7 +555,7 @@ def socket_conversation(sock: socket.socket, handle: Handler, max_bytes: int) ->
     """A :class:`Conversation` over a connected stream socket."""
     return Conversation(
         lambda header, buffers: send_message(sock, header, buffers),
-        lambda: recv_message(sock, max_bytes),
+        MessageReader(sock, max_bytes),
         handle,
     )
 
