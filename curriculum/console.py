@@ -127,6 +127,15 @@ def show_check(result: CheckResult) -> None:
         console.print(f"Your code ran in {how}, as it will when your instructor grades it.")
     if grade.error:
         console.print(Text(f"{where} could not be fully graded: {grade.error}", style="red"))
+    if grade.regrade:
+        console.print(
+            Text(
+                f"This machine was too busy to grade every cell fairly ({grade.regrade}). Close "
+                f"other heavy programs and run `mlsd check {result.notebook.filename}` again: "
+                "points lost to this say nothing about your work.",
+                style="yellow",
+            )
+        )
     for note in grade.notes:
         console.print(Text(f"note: {note}", style="yellow"))
     attempted = {a.grade_id: a.attempted for a in result.self_assessment}
@@ -168,6 +177,8 @@ def batch_table(grades: Iterable[NotebookGrade]) -> Table:
         table.add_column(column)
     for g in grades:
         note = g.error or "; ".join(f"{q.grade_id}: {q.message}" for q in g.questions if q.message)
+        if g.regrade:
+            note = f"TO REGRADE (busy machine): {note}"
         table.add_row(
             Text(g.student),
             g.notebook,

@@ -29,6 +29,14 @@ and arrays) refuse every use with a ``LookupError`` that says so::
     with data_withheld():
         _pred = student.build_model(_train)(_unlabelled)
 
+Tiers of one model are several cells that grade one result. The first computes it once and
+keeps it; the others fetch it, and read the reason when it could not be computed::
+
+    with computing("eta_quality_beats_baseline") as _kept:    # in the first tier's cell
+        ...
+        _kept["closed"] = _closed
+    _closed = computed("eta_quality_beats_baseline")["closed"]  # in every later tier's cell
+
 **Where a test cell runs.** When a learner runs it (Validate, ``mlsd run``'s execution, plain
 ``nbgrader autograde``) it runs in the notebook's own kernel and ``student`` talks to the
 notebook in the same process, through a loopback that encodes and decodes every value exactly as
@@ -39,9 +47,11 @@ learner's code patches in its own kernel cannot reach the test's values or its v
 
 **Rules for test authors** (``tests/test_exam_rules.py`` checks them on every notebook):
 
-1. A test cell uses only its own names, names defined by earlier test cells, the modules and
-   names imported by the notebook's read-only cells, builtins, and ``student``. Reading a value
-   the learner's cells computed goes through ``student`` (``student.train``), never a bare name.
+1. A test cell stands alone: it uses only its own names, the modules and names imported by the
+   notebook's read-only cells, builtins, and ``student``. Reading a value the learner's cells
+   computed goes through ``student`` (``student.train``), never a bare name. Several cells that
+   grade one expensive result (tiers of one model) share it through :func:`computing` and
+   :func:`computed`, never through a name another test cell defined.
 2. Never send the answer key to the learner's code: predict on features without the label
    columns, compute metrics and tiers in the test.
 3. Do not print hidden inputs or expected values except in an assertion message meant to teach.
@@ -69,7 +79,15 @@ from curriculum.grading.wire import (
     socket_conversation,
 )
 
-__all__ = ["LearnerError", "Remote", "data_withheld", "student"]
+__all__ = [
+    "LearnerError",
+    "NotAvailable",
+    "Remote",
+    "computed",
+    "computing",
+    "data_withheld",
+    "student",
+]
 
 
 class LearnerError(Exception):
@@ -330,6 +348,66 @@ def _end() -> None:
     examiner = _examiner()
     if isinstance(examiner, _SocketExaminer):
         examiner.end()
+
+
+class NotAvailable(LookupError):
+    """A value kept by another test cell (:func:`computing`) is not there, with the reason."""
+
+
+#: what test cells keep for later ones: key → the values, or why they are not available
+_KEPT: dict[str, dict[str, Any] | str] = {}
+
+
+@contextlib.contextmanager
+def computing(key: str) -> Iterator[dict[str, Any]]:
+    """Compute, once, values that later test cells fetch with :func:`computed`.
+
+    Name the key after the test cell that computes (its ``grade_id``). Put the values in the
+    dictionary the block yields; they are kept when the block ends without an error. If it
+    fails or is stopped (a timeout), the reason is kept instead, and every later
+    :func:`computed` says it, so a learner reads the cause, never a ``NameError``. The values
+    stay with the examiner (under ``mlsd grade``, outside the learner's kernel).
+
+    Parameters
+    ----------
+    key : str
+        The computing test cell's grade id.
+
+    Yields
+    ------
+    dict
+        Fill it with the values to keep.
+    """
+    values: dict[str, Any] = {}
+    _KEPT[key] = f"test cell {key} did not finish"
+    try:
+        yield values
+    except KeyboardInterrupt:
+        _KEPT[key] = f"test cell {key} was stopped before it finished (it ran out of time)"
+        raise
+    except BaseException as exc:
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        _KEPT[key] = f"test cell {key} failed: {type(exc).__name__}" + (
+            f": {first}" if first else ""
+        )
+        raise
+    _KEPT[key] = dict(values)
+
+
+def computed(key: str) -> dict[str, Any]:
+    """The values that test cell `key` kept with :func:`computing`.
+
+    Raises
+    ------
+    NotAvailable
+        If that cell has not run, failed or was stopped; the message says which and why.
+    """
+    kept = _KEPT.get(key)
+    if kept is None:
+        raise NotAvailable(f"not available: test cell {key} has not run yet (run it first)")
+    if isinstance(kept, str):
+        raise NotAvailable(f"not available because {kept}")
+    return dict(kept)
 
 
 class _Student:

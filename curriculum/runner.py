@@ -15,7 +15,7 @@ from typing import Any
 
 from curriculum.course import Course
 from curriculum.grading.course_config import KERNEL_ARGUMENTS
-from curriculum.grading.limits import thread_environment
+from curriculum.grading.limits import Limits, thread_environment
 from curriculum.grading.session import GradingSession
 from curriculum.notebooks import check_parameters, notebook_parameters, read_notebook
 from curriculum.report import Headline, read_headlines
@@ -33,8 +33,9 @@ class RunResult:
     day, notebook : str
         Which notebook.
     status : str
-        ``"ok"``, ``"failed"`` (a cell raised), or ``"graded-low"`` (it ran, but the reference
-        solution lost autograded points: a defect in the course).
+        ``"ok"``, ``"failed"`` (a cell raised), ``"graded-low"`` (it ran, but the reference
+        solution lost autograded points: a defect in the course), or ``"timing"`` (it lost
+        points because the busy machine stopped cells by the wall clock: rerun it).
     seconds : float
         Papermill execution time.
     parameters : dict
@@ -164,6 +165,7 @@ def run_curriculum(
     output_dir: Path,
     grade: bool = True,
     on_step: Callable[[str, RunResult | None], None] | None = None,
+    limits: Limits | None = None,
 ) -> list[RunResult]:
     """Execute every notebook of `days` and autograde the reference solutions.
 
@@ -185,6 +187,8 @@ def run_curriculum(
     on_step : callable, optional
         Progress: called with a description before each step and with the result after each
         notebook is done (description, result).
+    limits : Limits, optional
+        The grader's budget (default: the course's).
 
     Returns
     -------
@@ -205,7 +209,7 @@ def run_curriculum(
             plans.append((day, spec, source, params))
     results: list[RunResult] = []
     with tempfile.TemporaryDirectory(prefix="mlsd-run-") as tmp:
-        session = GradingSession(course, Path(tmp)) if grade else None
+        session = GradingSession(course, Path(tmp), limits=limits) if grade else None
         try:
             for day in days:
                 day_results = []
@@ -261,7 +265,13 @@ def _grade_day(session: GradingSession, day: Day, results: list[RunResult]) -> N
         result.auto_score, result.auto_max = g.auto_score, g.auto_max_score
         result.manual_max = g.max_score - g.auto_max_score
         lost = [q for q in g.questions if q.autograded and (q.points or 0) < q.max_points]
-        if lost:
+        if lost and g.regrade:
+            result.status = "timing"
+            result.error = (
+                f"the machine was too busy to grade it fairly ({g.regrade}); rerun "
+                f"`mlsd run {day.id}` when it is quieter"
+            )
+        elif lost:
             result.status = "graded-low"
             first = lost[0]
             result.error = f"reference solution lost points on {first.grade_id}: {first.message}"

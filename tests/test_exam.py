@@ -181,3 +181,28 @@ def test_every_use_of_withheld_data_fails(notebook, use):
     exec(f"def peek():\n    return {use}\n", notebook)
     with exam.data_withheld(), pytest.raises(LookupError):
         exam.student.peek()
+
+
+def test_a_result_kept_by_one_test_cell_is_fetched_by_another(monkeypatch):
+    monkeypatch.setattr(exam, "_KEPT", {})
+    with pytest.raises(exam.NotAvailable, match="has not run yet"):
+        exam.computed("quality")
+    with exam.computing("quality") as kept:
+        kept["closed"] = 0.7
+    assert exam.computed("quality") == {"closed": 0.7}
+
+
+@pytest.mark.parametrize(
+    ("stop", "reason"),
+    [
+        (AssertionError("predict must return one ETA per trip"), "failed: AssertionError: predict"),
+        (KeyboardInterrupt(), "was stopped before it finished"),
+    ],
+)
+def test_a_failed_computation_leaves_its_reason_not_a_name_error(monkeypatch, stop, reason):
+    monkeypatch.setattr(exam, "_KEPT", {"quality": {"closed": 0.9}})  # an earlier run's values
+    with pytest.raises(type(stop)), exam.computing("quality") as kept:
+        kept["closed"] = 0.1
+        raise stop
+    with pytest.raises(exam.NotAvailable, match=f"because test cell quality {reason}"):
+        exam.computed("quality")

@@ -36,6 +36,12 @@ def test_test_cells_read_the_learner_only_through_student(course, day, spec):
     for cell in tests:
         where = f"{day.id}/{spec.filename} cell {cell.id}"
         unknown = free_names(cell.source) - known
+        others = unknown & {n for c in tests if c is not cell for n in defined_names(c.source)}
+        assert not others, (
+            f"{where} reads {sorted(others)}, defined by another test cell: each test cell stands "
+            "alone (a cell that failed or timed out must not zero the next one with a NameError); "
+            "share one result through curriculum.exam.computing / computed"
+        )
         assert not unknown, (
             f"{where} reads {sorted(unknown)} from the learner's namespace: use student.NAME "
             "(or define the value in the test)"
@@ -43,7 +49,6 @@ def test_test_cells_read_the_learner_only_through_student(course, day, spec):
         defined = defined_names(cell.source)
         own = {n for n in defined if not n.startswith("_")} - _imported([cell])
         assert not own, f"{where} defines {sorted(own)}: test cells define only _names"
-        known |= defined
 
 
 def test_the_rules_checker_can_fail():

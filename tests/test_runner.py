@@ -10,6 +10,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from curriculum.course import Course
+from curriculum.grading.limits import Limits
 from curriculum.runner import run_curriculum
 from curriculum.syllabus import Day, NotebookSpec
 
@@ -32,7 +33,7 @@ TEST = {
 }
 
 
-def _notebook(answer: str, extra: str = "") -> nbformat.NotebookNode:
+def _notebook(answer: str, extra: str = "", test_extra: str = "") -> nbformat.NotebookNode:
     params = new_code_cell("seed = 0\nn_rows = 10")
     params.metadata["tags"] = ["parameters"]
     sol = new_code_cell(
@@ -41,7 +42,8 @@ def _notebook(answer: str, extra: str = "") -> nbformat.NotebookNode:
     sol.metadata["nbgrader"] = SOLUTION
     test = new_code_cell(
         "from curriculum.exam import student\n"
-        "assert student.double(3) == 6, 'double(3) should be 6'"
+        + test_extra
+        + "assert student.double(3) == 6, 'double(3) should be 6'"
     )
     test.metadata["nbgrader"] = TEST
     cells = [params, sol, test] + ([new_code_cell(extra)] if extra else [])
@@ -89,3 +91,27 @@ def test_failures_are_reported_and_the_rest_still_runs(course, tmp_path):
     assert any("executing day91" in m for m in seen)
     rows = list(csv.DictReader((tmp_path / "out" / "results.csv").open()))
     assert [r["status"] for r in rows] == ["ok", "failed", "failed"]
+
+
+def test_a_reference_that_lost_points_to_a_busy_machine_is_a_timing_problem(course, tmp_path):
+    """mlsd run under load with a shortened wall clock: 'timing' and the command to rerun, not
+    'graded-low' (which says the course is broken)."""
+    from .test_grading_load import BURN, load
+
+    root = tmp_path / "course"
+    (root / "source" / "day93").mkdir(parents=True)
+    shutil.copy(course.config_file, root)
+    nbformat.write(
+        _notebook("return 2 * x", test_extra=BURN.format(s=1.2)),
+        root / "source" / "day93" / "lab.ipynb",
+    )
+    syllabus = [Day("day93", "day93", "test", (NotebookSpec("lab.ipynb"),))]
+    with load(3, seconds=150):
+        (result,) = run_curriculum(
+            Course(root),
+            syllabus,
+            output_dir=tmp_path / "out",
+            limits=Limits(cell_timeout=1.5, wall_factor=1.0),
+        )
+    assert result.status == "timing", (result.status, result.error)
+    assert "too busy" in result.error and "mlsd run day93" in result.error

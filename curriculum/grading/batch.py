@@ -142,6 +142,10 @@ def write_grades_csv(grades: Iterable[NotebookGrade], path: Path) -> None:
                     f"{g.score:g}",
                     f"{g.max_score:g}",
                     "total",
-                    safe("; ".join(filter(None, [g.error, *g.notes]))),
+                    safe("; ".join(filter(None, [_regrade(g), g.error, *g.notes]))),
                 ]
             )
+
+
+def _regrade(grade: NotebookGrade) -> str:
+    return f"to regrade (busy machine): {grade.regrade}" if grade.regrade else ""

@@ -29,6 +29,7 @@ import nbformat
 from nbclient.exceptions import DeadKernelError
 
 from curriculum.grading import examiner
+from curriculum.grading.clock import CellClock, CellStop, cell_budget, load_average
 from curriculum.grading.course_config import KERNEL_ARGUMENTS
 from curriculum.grading.kernel import (
     TIMEOUT_MESSAGE,
@@ -46,6 +47,7 @@ from curriculum.grading.limits import (
     process_tree,
     resident_bytes,
 )
+from curriculum.grading.merge import grade_id
 from curriculum.grading.sandbox import Sandbox
 
 
@@ -65,6 +67,7 @@ class Run:
     reason: str = ""  # why execution stopped early, if it did
     truncated_mb: float = 0.0  # output dropped beyond the budget
     lost_outputs: int = 0  # cells with a message above the size cap (dropped unread)
+    regrade: list[str] = field(default_factory=list)  # stops that were the busy machine's fault
     timings: list[tuple[str, float]] = field(default_factory=list)  # step → seconds
 
     def timed(self, step: str, start: float) -> None:
@@ -140,6 +143,19 @@ async def _silent(client: BudgetedClient, code: str, timeout: float) -> dict:
     reply = await _reply(client, msg_id, timeout)
     await _drain(client, msg_id, 5.0)
     return reply
+
+
+@dataclass
+class _Watch:
+    """One attempt at one cell, as its guard sees it."""
+
+    clock: CellClock
+    budget: float  # CPU seconds
+    wall: float  # wall-clock ceiling in seconds
+    attempt: int
+    examined: bool  # a test cell (run by the examiner)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    stops: list[CellStop] = field(default_factory=list)
 
 
 class NotebookRun:
@@ -239,6 +255,9 @@ class NotebookRun:
                 start = time.monotonic()
         except _Stop as stop:
             self.run.reason = str(stop)
+        except GradingFailure as failure:  # the grader's fault: keep what was earned, regrade
+            self.run.reason = f"grading failed: {failure}"
+            self.run.regrade.append(self.run.reason)
         except DeadKernelError:
             self.run.reason = self._watch_reason or self._death(learner_km, examiner_km)
         finally:
@@ -288,15 +307,12 @@ class NotebookRun:
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
-                raise _Stop(over_time)
+                raise _Stop(self._over_time(over_time))
             start = time.monotonic()
             try:
-                if examiner.examined(cell):
-                    await asyncio.wait_for(self._examine(index, cell, learner, trusted), left)
-                else:
-                    await asyncio.wait_for(learner.async_execute_cell(cell, index), left)
+                await asyncio.wait_for(self._cell(index, cell, learner, trusted), left)
             except TimeoutError:
-                raise _Stop(over_time) from None
+                raise _Stop(self._over_time(over_time)) from None
             finally:
                 self.run.timed(f"cell {cell.get('id', index)}", start)
             if self.run.replies.get(index, {}).get("ename") == "CellTimeoutError":
@@ -304,6 +320,86 @@ class NotebookRun:
                 if not await _responsive(client, min(10.0, max(0.0, left))):
                     who = "the examiner" if client is trusted else "the kernel"
                     raise _Stop(f"{who} ignored the interrupt after a cell timed out")
+
+    def _over_time(self, reason: str) -> str:
+        if load_average() > (os.cpu_count() or 1):
+            self.run.regrade.append(f"{reason} while the machine was busy")
+            return f"{reason} (machine load {load_average():.1f}: marked to regrade)"
+        return reason
+
+    async def _cell(self, index, cell, learner: BudgetedClient, trusted: BudgetedClient):
+        """Run one cell within its CPU budget; retry once if the busy machine stopped it."""
+        budget = cell_budget(cell, self.limits.cell_timeout)
+        stop = None
+        for attempt in (0, 1):
+            stop = await self._attempt(index, cell, learner, trusted, budget, attempt)
+            if stop is None or not stop.machine or attempt == 1:
+                break
+            cell.outputs = []  # the busy machine's fault: once more, with twice the wall time
+            self.run.replies.pop(index, None)
+        if stop is None:
+            return
+        message = stop.message(final=True)
+        self.run.replies[index] = {
+            "status": "error",
+            "ename": "CellTimeoutError",
+            "evalue": message,
+            "traceback": [],
+        }
+        cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "error"]
+        cell.outputs.append(
+            nbformat.v4.new_output(
+                "error", ename="CellTimeoutError", evalue=message, traceback=[message]
+            )
+        )
+        if stop.machine:
+            where = grade_id(cell) or f"cell {cell.get('id', index)}"
+            self.run.regrade.append(f"{where}: {stop.reading.describe()}")
+
+    async def _attempt(self, index, cell, learner, trusted, budget: float, attempt: int):
+        """Run `cell` once, stopped past its budget; the stop, or None when it finished."""
+        examined = examiner.examined(cell)
+        wall = self.limits.wall_factor * budget * (attempt + 1)
+        for client in (learner, trusted):  # nbclient's own timeout: a backstop only
+            client.timeout = int(wall + 30)
+        roots = [pid for pid in (_pid(learner.km), _pid(trusted.km) if examined else None) if pid]
+        watch = _Watch(CellClock.start(roots, time.monotonic()), budget, wall, attempt, examined)
+        guard = asyncio.ensure_future(self._guard(watch, learner, trusted))
+        try:
+            if examined:
+                await self._examine(index, cell, learner, trusted)
+            else:
+                await learner.async_execute_cell(cell, index)
+        finally:
+            watch.finished.set()
+            guard.cancel()
+        if not watch.stops or self.run.replies.get(index, {}).get("status") == "ok":
+            return None
+        return watch.stops[0]
+
+    async def _guard(self, watch: _Watch, learner, trusted) -> None:
+        """Stop the cell when it used its CPU budget or reached the wall-clock ceiling."""
+        finished, examined = watch.finished, watch.examined
+        while not finished.is_set():
+            await asyncio.sleep(0.25)
+            reading = watch.clock.reading(time.monotonic())
+            if reading.cpu > watch.budget:
+                kind = "cpu"
+            elif reading.wall > watch.wall:
+                kind = "wall"
+            else:
+                continue
+            watch.stops.append(CellStop(kind, reading, watch.budget, watch.attempt, watch.wall))
+            # the learner's kernel first: a test cell's examiner is waiting for its answer
+            with contextlib.suppress(Exception):
+                await learner.km.interrupt_kernel()
+            if examined:  # then the examiner, unless the learner's answer already ended it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(finished.wait(), 0.5)
+                if not finished.is_set():
+                    with contextlib.suppress(Exception):
+                        await trusted.km.interrupt_kernel()
+            return
 
     async def _examine(self, index, cell, learner: BudgetedClient, trusted: BudgetedClient):
         token = uuid.uuid4().hex
@@ -406,6 +502,11 @@ async def _responsive(client: BudgetedClient, seconds: float) -> bool:
     except Exception:
         return False
     return True
+
+
+def _pid(km: GradingKernelManager) -> int | None:
+    process = getattr(km.provisioner, "process", None) if km.provisioner else None
+    return getattr(process, "pid", None)
 
 
 def _exit_code(km: GradingKernelManager) -> int | None:

@@ -143,5 +143,6 @@ def _run(job: GradeJob) -> NotebookGrade:
         score(nb, run.replies, source, run.reason),
         error=clean_text(run.reason),
         notes=[clean_text(n) for n in notes],
+        regrade=clean_text("; ".join(run.regrade)),
         executed=clean_text(nbformat.writes(nb)),
     )

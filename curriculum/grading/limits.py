@@ -35,7 +35,10 @@ class Limits:
     Attributes
     ----------
     cell_timeout : float
-        Seconds a cell may run before it is interrupted (and fails).
+        CPU seconds a cell may use before it is interrupted (and fails), unless the course's
+        notebook declares more for it (:func:`curriculum.grading.clock.cell_budget`).
+    wall_factor : float
+        A cell that waits is stopped after this many times its budget on the wall clock.
     wall_limit : float
         Seconds the whole notebook may run; the kernel is stopped after that.
     memory_mb : int
@@ -56,6 +59,7 @@ class Limits:
     """
 
     cell_timeout: float = 60.0
+    wall_factor: float = 4.0
     wall_limit: float = 600.0
     memory_mb: int = 8192
     output_limit_mb: float = 10.0
@@ -65,7 +69,7 @@ class Limits:
     threads: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("cell_timeout", "wall_limit", "output_limit_mb", "message_mb"):
+        for name in ("cell_timeout", "wall_factor", "wall_limit", "output_limit_mb", "message_mb"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         for name in ("memory_mb", "threads"):

@@ -66,6 +66,10 @@ class NotebookGrade:
         Time the job took.
     digest : str
         Hash of what decided the grade (for resuming a batch).
+    regrade : str
+        Non-empty when the grade may be lower than the work deserves through no fault of the
+        learner's (a cell stopped by the wall clock on a busy machine, the grader failing):
+        what happened. Grade it again on a quieter machine.
     executed : str
         The executed notebook as JSON text (not kept in the ledger).
     """
@@ -79,6 +83,7 @@ class NotebookGrade:
     sandbox: str = ""
     seconds: float = 0.0
     digest: str = ""
+    regrade: str = ""
     executed: str = ""
 
     @property

@@ -18,6 +18,9 @@ from curriculum.notebooks import grade_cells
 
 def first_error(cell: nbformat.NotebookNode, reply: dict) -> str:
     """The first line of a failed cell's error, as the learner should read it."""
+    ename, evalue = reply.get("ename"), str(reply.get("evalue", ""))
+    if ename == "CellTimeoutError" and evalue.startswith("CellTimeoutError:"):
+        return clean_text(evalue)[:1000]  # the grader's own account: CPU, wall time, load
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             ename, evalue = output.get("ename", "Error"), str(output.get("evalue", ""))
