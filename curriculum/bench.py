@@ -5,6 +5,7 @@ It prints numbers; nothing here asserts a time.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -16,6 +17,7 @@ import nbformat
 
 from curriculum.check import check_notebook
 from curriculum.course import Course
+from curriculum.load import background_load
 from curriculum.runner import execute_notebook, notebook_run_parameters, run_curriculum
 from curriculum.syllabus import Day
 
@@ -164,6 +166,9 @@ class GradingTiming:
     submissions: int
     seconds: float
     sandbox: str
+    load: float = 0.0  # background burners per core while it ran
+    points: float = 0.0  # points of the whole batch (the same under load: the grade holds)
+    to_regrade: int = 0  # notebooks the busy machine could not grade fairly
 
 
 def benchmark_grading(
@@ -172,12 +177,15 @@ def benchmark_grading(
     *,
     submissions: int = 30,
     workers: Iterable[int] = (1, 2),
+    load: float = 0.0,
     on_step: Callable[[str], None] | None = None,
 ) -> list[GradingTiming]:
     """Grade `submissions` copies of the day's reference notebooks with each worker count.
 
     Each run grades the whole batch from scratch (a fresh gradebook), so the times compare the
-    serial and the parallel batch directly.
+    serial and the parallel batch directly. With `load`, the batch is then graded once more
+    with the most workers while ``load`` × cores CPU-burning processes run: how much slower
+    grading gets, and whether every point holds.
     """
     from curriculum.grading.session import GradingSession
     from curriculum.notebooks import inject_parameters, read_notebook
@@ -198,14 +206,29 @@ def benchmark_grading(
                 path.parent.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, path)
                 batch[student][filename] = path
-        for n in workers:
+        runs = [(n, 0.0) for n in workers]
+        if load:
+            runs.append((max(n for n, _ in runs), load))
+        for n, factor in runs:
             if on_step:
-                on_step(f"grading {submissions} x {day.id} with {n} worker(s)")
-            start = time.perf_counter()
-            with GradingSession(course, tmp / f"w{n}", workers=n) as session:
-                grades = session.grade(day, batch)
-            seconds = time.perf_counter() - start
-            timings.append(GradingTiming(n, submissions, seconds, grades[0].sandbox))
+                busy = f" under a load of {factor:g} x cores" if factor else ""
+                on_step(f"grading {submissions} x {day.id} with {n} worker(s){busy}")
+            with background_load(factor, seconds=3600) if factor else contextlib.nullcontext():
+                start = time.perf_counter()
+                with GradingSession(course, tmp / f"w{n}-{factor:g}", workers=n) as session:
+                    grades = session.grade(day, batch)
+                seconds = time.perf_counter() - start
+            timings.append(
+                GradingTiming(
+                    n,
+                    submissions,
+                    seconds,
+                    grades[0].sandbox,
+                    factor,
+                    sum(g.score for g in grades),
+                    sum(1 for g in grades if g.regrade),
+                )
+            )
     return timings
 
 

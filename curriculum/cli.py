@@ -184,22 +184,22 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     from curriculum.console import console
     from curriculum.lab import start_lab
+    from curriculum.progress import next_step, progress
     from curriculum.workspace import default_workspace, prepare_workspace
 
     workspace = Path(args.workspace) if args.workspace else default_workspace()
-    report = prepare_workspace(_course(), workspace)
-    console.print(
-        Text(
-            f"Workspace {report.workspace}: {len(report.copied)} new files copied, "
-            f"{len(report.kept)} existing files kept as they are."
-        )
+    course = _course()
+    report = prepare_workspace(course, workspace)
+    say = lambda message: console.print(Text(message), soft_wrap=True)  # noqa: E731 (no breaks)
+    say(
+        f"Workspace {report.workspace}: {len(report.copied)} new files copied, "
+        f"{len(report.kept)} existing files kept as they are."
     )
+    say(f"Next: {next_step(progress(course, report.workspace))}")
     if args.setup_only:
         return 0
     extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
-    return start_lab(
-        report.workspace, extra, no_browser=args.no_browser, echo=lambda m: console.print(Text(m))
-    )
+    return start_lab(report.workspace, extra, no_browser=args.no_browser, echo=say)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -235,14 +235,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
             day,
             submissions=args.grading,
             workers=sorted({1, os.cpu_count() or 1}),
+            load=args.load,
             on_step=lambda msg: console.print(f"… {msg}"),
         )
         serial = timings[0].seconds
+        quiet = {t.workers: t for t in timings if not t.load}
         for t in timings:
-            console.print(
+            line = (
                 f"{t.submissions} submissions of {day.id}, {t.workers} worker(s): "
-                f"{t.seconds:.1f} s ({serial / t.seconds:.2f}x, kernels in: {t.sandbox})"
+                f"{t.seconds:.1f} s ({serial / t.seconds:.2f}x the serial speed, kernels in: "
+                f"{t.sandbox}), {t.points:g} points"
             )
+            if t.load:
+                base = quiet[t.workers]
+                held = "the same" if t.points == base.points else "CHANGED"
+                line += (
+                    f" — under a load of {t.load:g} x cores: {t.seconds / base.seconds:.2f}x "
+                    f"slower than quiet, points {held}, {t.to_regrade} to regrade"
+                )
+            console.print(line)
         return 0
     if not args.skip_notebooks:
         result = benchmark(
@@ -472,6 +483,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="only time grading N submissions of DAY (default day0) serially and in parallel",
+    )
+    p.add_argument(
+        "--load",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="with --grading: grade once more while X x cores CPU-burning processes run",
     )
     p.set_defaults(func=cmd_bench)
 

@@ -8,8 +8,6 @@ synthetic load of CPU-burning processes (bounded in time) twice the number of co
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import os
 import time
 
@@ -21,6 +19,7 @@ from curriculum.grading.clock import CellStop, ClockReading, cell_budget, cpu_se
 from curriculum.grading.job import GradeJob, run_job
 from curriculum.grading.limits import Limits
 from curriculum.grading.sandbox import Sandbox
+from curriculum.load import background_load
 
 
 def _graded(code: str, grade_id: str, points: float = 1, *, test: bool, timeout=None):
@@ -58,31 +57,9 @@ def _job(cells, limits: Limits) -> GradeJob:
 BURN = "import time\n_t = time.process_time()\nwhile time.process_time() - _t < {s}:\n    pass\n"
 
 
-def _burn(seconds: float, started) -> None:
-    os.setsid()  # a session of its own, as another user's job: Linux's autogroups then give it
-    # a fair share of the cores of its own instead of sharing one with the test process
-    started.set()
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        pass
-
-
-@contextlib.contextmanager
 def load(factor: int = 2, seconds: float = 120):
-    """`factor` × cores CPU-burning processes, each ending by itself after `seconds`."""
-    context = multiprocessing.get_context("fork")
-    events = [context.Event() for _ in range(factor * (os.cpu_count() or 1))]
-    burners = [context.Process(target=_burn, args=(seconds, e), daemon=True) for e in events]
-    for p in burners:
-        p.start()
-    try:
-        assert all(e.wait(30) for e in events), "the load did not start"
-        yield
-    finally:
-        for p in burners:
-            p.terminate()
-        for p in burners:
-            p.join(5)
+    """`factor` × cores CPU-burning processes (each in a session of its own), bounded in time."""
+    return background_load(factor, seconds)
 
 
 def test_a_cell_may_declare_its_own_budget_and_a_learner_cannot():
@@ -204,3 +181,14 @@ def test_a_test_cell_stopped_mid_call_leaves_the_next_test_cells_graded(stop_in)
     assert got["stopped"].points == 0 and "s of CPU" in got["stopped"].message
     assert got["next"].points == 1, got["next"].message
     assert not grade.error, grade.error
+
+
+def test_a_real_day_graded_under_twice_the_cores_in_load_keeps_every_point(course):
+    """Day 0's reference solution (a model fit included), graded quiet and then under a load of
+    2 x cores, as `mlsd bench --grading 1 --load 2` does: the same points, nothing to regrade."""
+    from curriculum.bench import benchmark_grading
+    from curriculum.syllabus import get_day
+
+    quiet, busy = benchmark_grading(course, get_day("day0"), submissions=1, workers=(1,), load=2)
+    assert busy.load == 2 and quiet.load == 0
+    assert quiet.points > 0 and busy.points == quiet.points and busy.to_regrade == 0, (quiet, busy)
