@@ -6,9 +6,9 @@ Wrong: a random split on time-ordered logs; historical CTR that counts the curre
 the future, or ignores the prior; NE divided by the wrong entropy; a downsampled model used
 without recalibration; a model fed only stale features; a model never recalibrated; batch rows
 stamped with the day they describe; a feature join on the key without time; online serving that
-materializes values from the future; a model that reads the notebook's log instead of the one it
-is served. Honest: logistic regression and SGD instead of boosted trees,
-another smoothing prior, another implementation of the point-in-time CTR.
+materializes values from the future; lookup latency reported in seconds; a model that reads the
+notebook's log instead of the one it is served. Honest: logistic regression and SGD instead of
+boosted trees, another smoothing prior, another implementation of the point-in-time CTR.
 """
 
 from __future__ import annotations
@@ -190,6 +190,20 @@ STORE_WRONG = {
 }
 
 
+# a second, independent mistake carried by one of the learners above (disjoint cells)
+STORE_ALSO = {
+    "materialized up to the future": (
+        "latency reported in seconds",
+        "lookup_latency",
+        ["lookup_latency_test"],
+        (
+            "times.append((time.perf_counter() - start) * 1000.0)",
+            "times.append(time.perf_counter() - start)",
+        ),
+    ),
+}
+
+
 def _code(course, spec, question, change):
     if isinstance(change, str):
         return change
@@ -232,12 +246,16 @@ def test_feature_store_wrong_answers_lose_points(course, tmp_path):
         code = (
             _pit_join_on_key(course) if change is None else _code(course, STORE, question, change)
         )
-        learners[name] = reference_learner_with(course, DAY, STORE, {question: code})
+        answers = {question: code}
+        if name in STORE_ALSO:
+            _, also, _, change = STORE_ALSO[name]
+            answers[also] = _code(course, STORE, also, change)
+        learners[name] = reference_learner_with(course, DAY, STORE, answers)
     grades = _grade(course, STORE, learners, tmp_path)
     for name, (_, cells, _) in STORE_WRONG.items():
         grade = grades[name]
         assert not grade.error, f"{name}: {grade.error}"
         points = {q.grade_id: q for q in grade.questions}
-        for cell in cells:
+        for cell in cells + (STORE_ALSO[name][2] if name in STORE_ALSO else []):
             assert points[cell].points == 0, f"'{name}' still earns points on {cell}"
             assert points[cell].message, f"'{name}' fails {cell} without a hint"
