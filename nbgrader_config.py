@@ -23,6 +23,9 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 # Execution while autograding: a cell that runs longer than this is interrupted and its test fails.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+# Output that is slow to arrive on a busy machine is not an error (nbgrader raises by default).
+c.Execute.raise_on_iopub_timeout = False
+c.Execute.iopub_timeout = 30
 # No IPython history file per kernel, and no kernel start-up chatter in the grading log.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 

@@ -194,6 +194,7 @@ class NotebookRun:
             },
             allow_errors=True,
             startup_timeout=120,
+            iopub_timeout=30,  # a cell's last output may come late on a busy machine
             extra_arguments=list(KERNEL_ARGUMENTS),
             budget=self.budget,
             replies=self.run.replies,

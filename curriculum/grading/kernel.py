@@ -201,7 +201,9 @@ class BudgetedClient(NotebookClient):
         try:
             return await super().async_execute_cell(cell, cell_index, *args, **kwargs)
         finally:
-            if not self._idle and self.kc is not None and self.replies.get(cell_index):
+            reply = self.replies.get(cell_index) or {}
+            stopped = reply.get("ename") in ("CellTimeoutError", "KeyboardInterrupt")
+            if not self._idle and self.kc is not None and reply and not stopped:
                 # the cell's end never came on IOPub: ZeroMQ dropped a message above the size
                 # cap and, with it, the subscription; a fresh one brings the outputs back
                 self.lost_outputs += 1
