@@ -16,6 +16,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from curriculum.course import Course
 from curriculum.syllabus import SYLLABUS
 
@@ -89,6 +91,22 @@ class NotebookProgress:
         )
 
 
+def same_cells(mine: Path, released: Path) -> bool:
+    """Whether the learner's notebook holds the released cells' text: nothing answered yet.
+
+    JupyterLab rewrites a notebook's metadata (the kernel's ``language_info``), outputs and
+    formatting when it saves an untouched notebook; none of that is an answer.
+    """
+    if mine.read_bytes() == released.read_bytes():
+        return True
+    try:
+        ours, theirs = (nbformat.read(p, as_version=4) for p in (mine, released))
+    except Exception:  # unreadable: the learner's file is something else now
+        return False
+    text = lambda nb: [(c.cell_type, c.source) for c in nb.cells]  # noqa: E731
+    return text(ours) == text(theirs)
+
+
 def progress(course: Course, workspace: Path) -> list[NotebookProgress]:
     """The learner's standing on every notebook of the syllabus, in order."""
     records = load_records(workspace)
@@ -100,7 +118,7 @@ def progress(course: Course, workspace: Path) -> list[NotebookProgress]:
             record = records.get(f"{day.id}/{spec.filename}")
             item = NotebookProgress(day.id, spec.filename, "not started")
             if mine.exists() and released.exists():
-                unchanged = mine.read_bytes() == released.read_bytes()
+                unchanged = same_cells(mine, released)
                 if record is None:
                     item.state = "not started" if unchanged else "not checked"
                 else:

@@ -16,8 +16,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from curriculum.course import Course
 from curriculum.errors import CourseError, NotebookError
+from curriculum.grading.course_config import course_cell_timeout
 from curriculum.syllabus import SYLLABUS
 
 #: the file that marks a folder as an mlsd workspace
@@ -72,10 +75,27 @@ def prepare_workspace(course: Course, workspace: Path) -> WorkspaceReport:
             report.kept.append(dest)
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dest)
+        if src.suffix == ".ipynb":
+            dest.write_text(with_language_info(src.read_text(encoding="utf-8")), encoding="utf-8")
+        else:
+            shutil.copy2(src, dest)
         report.copied.append(dest)
-    write_jupyter_config(workspace)
+    write_jupyter_config(workspace, course_cell_timeout(course))
     return report
+
+
+def with_language_info(text: str) -> str:
+    """A notebook's JSON with the ``language_info`` its kernel here will report.
+
+    JupyterLab writes the kernel's ``language_info`` into a notebook when the kernel starts; a
+    copy that already holds it is not "modified" by opening it, so closing an untouched
+    notebook does not ask to save it.
+    """
+    from ipykernel.ipkernel import IPythonKernel
+
+    nb = nbformat.reads(text, as_version=4)
+    nb.metadata["language_info"] = dict(IPythonKernel.language_info)
+    return nbformat.writes(nb) + "\n"
 
 
 def jupyter_dir(workspace: Path) -> Path:
@@ -83,8 +103,13 @@ def jupyter_dir(workspace: Path) -> Path:
     return Path(workspace) / ".jupyter"
 
 
-def write_jupyter_config(workspace: Path) -> Path:
-    """Write the workspace's Jupyter configuration (ours: rewritten on every start)."""
+def write_jupyter_config(workspace: Path, cell_timeout: float = 60.0) -> Path:
+    """Write the workspace's Jupyter configuration (ours: rewritten on every start).
+
+    `cell_timeout` is the course's budget for a cell; Validate, which runs on the learner's
+    own (often busy) machine and measures wall-clock time, gives each cell four times as long,
+    the grader's wall-clock ceiling.
+    """
     workspace = Path(workspace)
     (workspace / MARKER).write_text(
         "This folder is an ML System Design Lab workspace (mlsd lab, mlsd check, mlsd progress).\n",
@@ -123,7 +148,22 @@ def write_jupyter_config(workspace: Path) -> Path:
         '"""nbgrader settings of a learner\'s workspace (written by mlsd lab)."""\n\n'
         "c = get_config()  # noqa: F821\n"
         "# Validate runs the notebook; read-only cells' checksums are not a learner's concern\n"
-        "c.Validator.ignore_checksums = True\n",
+        "c.Validator.ignore_checksums = True\n"
+        "# a cell's time on a laptop that is busy with other things: the grader's wall-clock\n"
+        "# ceiling (4 x the course's budget), and no error when output is slow to arrive\n"
+        f"c.Execute.timeout = {int(4 * cell_timeout)}\n"
+        "c.Execute.interrupt_on_timeout = True\n"
+        "c.Execute.raise_on_iopub_timeout = False\n"
+        "c.Execute.iopub_timeout = 30\n"
+        "c.Execute.error_on_timeout = {\n"
+        '    "ename": "CellTimeoutError",\n'
+        f'    "evalue": "the cell ran longer than {int(4 * cell_timeout)} s",\n'
+        '    "traceback": [\n'
+        f'        "CellTimeoutError: the cell ran longer than {int(4 * cell_timeout)} s and was '
+        "stopped. If your machine is busy, close other heavy programs and validate again; "
+        'otherwise make the cell do less work."\n'
+        "    ],\n"
+        "}\n",
         encoding="utf-8",
     )
     return config

@@ -52,7 +52,9 @@ def test_lab_passes_arguments_through_and_can_set_up_only(course, tmp_path, monk
     assert not started and any(workspace.rglob("*.ipynb"))
     assert main(["lab", "--workspace", str(workspace), "--no-browser", "--", "--port", "8890"]) == 0
     assert started == [["--port", "8890"]]
-    assert "existing files kept" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "existing files kept" in out
+    assert "Next: Open day0/orientation.ipynb" in out, "say which notebook to open first"
 
 
 def test_workspace_that_is_a_file_is_refused(course, tmp_path, capsys):
@@ -151,6 +153,17 @@ def test_the_workspace_config_shows_a_learner_only_their_tools(tmp_path, monkeyp
     assert terminal_command(config) == ["/bin/zsh", "-i"]
 
 
+def test_validate_gives_a_cell_the_graders_wall_clock_and_a_readable_timeout(tmp_path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = write_jupyter_config(tmp_path, cell_timeout=60)
+    loaded = PyFileConfigLoader("nbgrader_config.py", path=str(config)).load_config()
+    assert loaded.Execute.timeout == 240, "nbgrader's default is 30 s; the grader allows 4 x 60 s"
+    assert loaded.Execute.raise_on_iopub_timeout is False, "slow output on a busy laptop"
+    (line,) = loaded.Execute.error_on_timeout["traceback"]
+    assert "240 s" in line and "busy" in line and "Timeout waiting" not in line
+
+
 def test_check_finds_a_bare_name_anywhere_in_the_workspace(course, tmp_path):
     workspace = tmp_path / "ws"
     prepare_workspace(course, workspace)
@@ -240,6 +253,16 @@ def test_progress_follows_checks_and_changes(course, tmp_path):
     assert {i.state for i in items} == {"not started"}
     assert next_step(items).startswith("Open day0/orientation.ipynb")
     mine = workspace / "day0" / "orientation.ipynb"
+    nb = nbformat.read(mine, as_version=4)
+    assert nb.metadata["language_info"]["version"] == sys.version.split()[0], (
+        "the copy holds the kernel's language_info, so opening it does not modify it"
+    )
+    # JupyterLab saved it untouched: other metadata, an output, its own formatting
+    nb.metadata["widgets"] = {}
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    first_code.outputs = [nbformat.v4.new_output("stream", text="ran it\n")]
+    mine.write_text(nbformat.writes(nb, version=4).replace("\n ", "\n  "), encoding="utf-8")
+    assert progress(course, workspace)[0].state == "not started", "nothing answered yet"
     nb = nbformat.read(mine, as_version=4)
     nb.cells[0].source += " "
     nbformat.write(nb, mine)
