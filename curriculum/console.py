@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -158,9 +159,10 @@ def show_check(result: CheckResult) -> None:
         if not answer.attempted:
             continue
         console.rule(Text(f"{answer.grade_id} ({answer.points:g} points): self-assessment"))
-        if answer.reference:
-            console.print(Text("Reference answer: ", style="bold") + Text(answer.reference))
-        console.print(Text(answer.rubric))
+        if answer.reference:  # the course's own text (never the learner's): Markdown
+            console.print(Text("Reference answer:", style="bold"))
+            console.print(Markdown(answer.reference))
+        console.print(Markdown(answer.rubric))
     waiting = [a.grade_id for a in result.self_assessment if not a.attempted]
     if waiting:
         console.print(

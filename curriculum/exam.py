@@ -122,9 +122,11 @@ class Remote:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the learner's object with copies of the arguments."""
+        __tracebackhide__ = True  # noqa: F841 (IPython leaves the grader's frames out)
         return self._examiner.call(self, args, kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True  # noqa: F841
         if name.startswith("__"):
             raise AttributeError(name)
         return self._examiner.attribute(self, name)
@@ -154,9 +156,11 @@ class _Examiner:
 
     # what the test does
     def get(self, name: str) -> Any:
+        __tracebackhide__ = True  # noqa: F841
         return self._ask({"op": "get", "name": name}, [], name)
 
     def call(self, remote: Remote, args: tuple, kwargs: dict) -> Any:
+        __tracebackhide__ = True  # noqa: F841
         structure, buffers = encode([list(args), dict(kwargs)], self._outgoing)
         header = {"op": "call", "ref": remote._number, "args": structure}
         return self._ask(header, buffers, f"the result of {remote._label}(...)")
@@ -165,10 +169,12 @@ class _Examiner:
         return self._ask({"op": "withhold" if on else "restore"}, [], "the notebook's data")
 
     def attribute(self, remote: Remote, name: str) -> Any:
+        __tracebackhide__ = True  # noqa: F841
         header = {"op": "getattr", "ref": remote._number, "name": name}
         return self._ask(header, [], f"{remote._label}.{name}")
 
     def _ask(self, header: dict, buffers: list[bytes], label: str) -> Any:
+        __tracebackhide__ = True  # noqa: F841
         try:
             reply, data = self.conversation().request(header, buffers)
         except ConversationClosed:
@@ -416,6 +422,7 @@ class _Student:
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True  # noqa: F841
         if name.startswith("__"):
             raise AttributeError(name)
         return _examiner().get(name)

@@ -142,7 +142,12 @@ def feedback_page(
     """The whole page: the summary, then the graded notebook rendered as in JupyterLab."""
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(graded)
+    title = f"{grade.day}/{grade.notebook}: feedback"
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(
+        graded, resources={"metadata": {"name": title}}
+    )
+    # the page works offline: no scripts fetched from the network (require.js, MathJax)
+    body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
     block = STYLE + summary_html(grade, headlines, assessments)
     match = re.search(r"<body[^>]*>", body)
     if match is None:

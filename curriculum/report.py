@@ -96,7 +96,9 @@ def report_headline(
     closed = headline.gap_closed
     caption = "" if math.isnan(closed) else f" — you close {closed:.0%} of the gap"
     html = (
-        f"<table><caption>{metric}{caption}</caption>"
+        # the caption on one line: a table as narrow as three numbers would wrap it
+        f'<table><caption style="white-space: nowrap; text-align: left">{metric}{caption}'
+        "</caption>"
         f"<tr><th></th><th>{metric}</th></tr>{rows}</table>"
     )
     display(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -94,6 +95,9 @@ def test_check_grades_a_copy_and_leaves_the_learner_file_identical(course, tmp_p
     assert "self-assessed" in out and "Rubric (2 points)" in out  # the answer was written
     feedback = learner.with_name("orientation-Copy1.feedback.html")
     assert feedback.exists() and "abs_error_percentile" in feedback.read_text()
+    page = feedback.read_text()
+    assert "<title>day0/orientation.ipynb: feedback</title>" in page
+    assert not re.search(r'src="https?://', page), "the feedback page fetches nothing"
 
 
 def _write(nb, path: Path) -> None:

@@ -250,7 +250,8 @@ class Answerer:
             namespace = self._namespace()
             if type(name) is not str or name not in namespace:
                 raise NameError(
-                    f"name {name!r} is not defined in your notebook: run the cell that defines it"
+                    f"name {name!r} is not defined in your notebook: answer the question that "
+                    "defines it (or, if you have, run its cell)"
                 )
             return self._withheld.get(name, namespace[name])
         if op == "withhold":
