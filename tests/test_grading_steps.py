@@ -3,6 +3,7 @@ limits, scoring, ledger, CSV and feedback."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import os
 import stat
@@ -108,6 +109,24 @@ def test_cells_the_course_does_not_know_are_never_graded(source, release, bad_id
     assert "nbgrader" not in own.metadata and "mlsd" not in own.metadata
     points = sum(q.max_points for q in score(merged, {}, source))
     assert points == 5, "only the instructor's notebook says what is graded"
+
+
+def test_the_course_may_give_its_own_long_cell_more_time_and_a_learner_cannot():
+    long_cell = nbformat.v4.new_code_cell("model = fit(everything)")
+    long_cell.id = "long-fit"
+    long_cell.metadata["mlsd"] = {"timeout": 240}
+    source = nbformat.v4.new_notebook(cells=[long_cell])
+    release = nbformat.v4.new_notebook(cells=[copy.deepcopy(long_cell)])
+    as_released = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(long_cell.source)])
+    as_released.cells[0].id = "long-fit"
+    merged, _ = merge_submission(source, release, as_released)
+    assert merged.cells[0].metadata["mlsd"] == {"timeout": 240}, "the course's own cell, untouched"
+    for text, cell_id in [("while True: pass", "long-fit"), (long_cell.source, "other-id")]:
+        edited = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(text)])
+        edited.cells[0].id = cell_id
+        edited.cells[0].metadata["mlsd"] = {"timeout": 10_000}
+        merged, _ = merge_submission(source, release, edited)
+        assert "mlsd" not in merged.cells[0].metadata, "a learner's cell gets the course's default"
 
 
 def test_tests_come_back_from_source_and_deleted_ones_are_re_added(source, release):

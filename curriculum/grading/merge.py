@@ -99,6 +99,7 @@ def merge_submission(
         The notebook to execute, and one note per restored, re-added or dropped piece.
     """
     by_id = {grade_id(c): c for c in source.cells if grade_id(c)}
+    instructor_cells = {c.get("id"): c for c in source.cells if not grade_id(c) and c.get("id")}
     released = {grade_id(c): c for c in release.cells if grade_id(c)}
     notes: list[str] = []
     cells: list[nbformat.NotebookNode] = []
@@ -111,7 +112,13 @@ def merge_submission(
             notes.append(f"{gid}: duplicated cell ignored")
             continue
         if gid not in by_id:
-            cells.append(_own_cell(cell))  # the course does not know it: never graded
+            mine = _own_cell(cell)  # the course does not know it: never graded
+            course = instructor_cells.get(mine.get("id"))
+            if course is not None and mine.source == course.source and "mlsd" in course.metadata:
+                # the instructor's own cell, untouched: the course's declarations (a longer
+                # budget for a long cell) hold for it, and for no cell a learner wrote
+                mine.metadata["mlsd"] = copy.deepcopy(course.metadata["mlsd"])
+            cells.append(mine)
             continue
         seen.add(gid)
         original = copy.deepcopy(by_id[gid])
