@@ -98,6 +98,17 @@ WRONG = [
         ],
     ),
     (
+        "time_split",
+        ["time_split_test"],
+        "a trip completed exactly at the cutoff kept for training",
+        [
+            (
+                'train = trips[trips["completed_at"] < cutoff]',
+                'train = trips[trips["completed_at"] <= cutoff]',
+            )
+        ],
+    ),
+    (
         "residual_table",
         ["residual_table_test", *MODEL],  # the model's table too, once the data is withheld
         "aggregate computed over all trips",
@@ -339,7 +350,10 @@ BATCHES = {
             "an RMSE-optimal model reported as P90",
             "the whole call timed and reported for every step",
         ],
-        ["the aggregate inside the model fitted on the notebook's trips (test week included)"],
+        [
+            "the aggregate inside the model fitted on the notebook's trips (test week included)",
+            "a trip completed exactly at the cutoff kept for training",
+        ],
         ["all days, recent trips weighted more"],
         ["all days, the date as a feature"],
     ],

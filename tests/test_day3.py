@@ -1,7 +1,8 @@
 """Day 3: plausible wrong answers lose points under real autograding; honest alternatives don't.
 
 Each learner answers every question like the reference solution except for a few plausible
-mistakes on questions that do not feed each other (a window that includes the current payment,
+mistakes on questions that do not feed each other (a window that includes the current payment
+or leaves out the payment exactly at its start, a chargeback arriving at as_of read as unknown,
 a median over the card's whole history, labels read from the future, no wait for label
 maturity, oversampling before the split, accuracy sold as PR-AUC, one score threshold for every
 amount, no step-up, drift decided by a p-value, KS on flags and counts, PSI on separate
@@ -145,6 +146,19 @@ def _wrong(course):
                     'return seen["is_fraud"].astype(int)',
                 ),
             ),
+        ),
+        "a chargeback that arrives at as_of read as not yet known": (
+            "delayed_labels",
+            ["delayed_labels_test"],
+            v(
+                "delayed_labels",
+                ('(seen["chargeback_at"] <= as_of)', '(seen["chargeback_at"] < as_of)'),
+            ),
+        ),
+        "windows open at their start: a payment exactly 1 h old left out": (
+            "velocity_features",
+            ["velocity_features_test"],
+            v("velocity_features", ('closed="left"', 'closed="neither"')),
         ),
         "oversampling before the split": (
             "split_and_oversample",
@@ -438,6 +452,7 @@ BATCHES = {
             "drift decided by the p-value",
             "a monitor over a month-long window",
             "a model without velocity features",
+            "a chargeback that arrives at as_of read as not yet known",
         ],
         [
             "PSI that keeps missing values",
@@ -449,7 +464,10 @@ BATCHES = {
             "a monitor that assumes the payments come sorted by time",
         ],
         ["PSI with pandas bins"],
-        ["a merchant fraud rate from the notebook's tx inside the model"],
+        [
+            "a merchant fraud rate from the notebook's tx inside the model",
+            "windows open at their start: a payment exactly 1 h old left out",
+        ],
     ],
 }
 

@@ -6,9 +6,11 @@ Wrong: a random split on time-ordered logs; historical CTR that counts the curre
 the future, or ignores the prior; NE divided by the wrong entropy; a downsampled model used
 without recalibration; a model fed only stale features; a model never recalibrated; batch rows
 stamped with the day they describe; a feature join on the key without time; online serving that
-materializes values from the future; lookup latency reported in seconds; a model that reads the
-notebook's log instead of the one it is served. Honest: logistic regression and SGD instead of
-boosted trees, another smoothing prior, another implementation of the point-in-time CTR.
+materializes values from the future or from later on as_of's day; lookup latency reported in
+seconds; a model that reads the notebook's log instead of the one it is served; a nightly batch
+usable on the day it describes; a model without position; downsampling that renumbers the rows.
+Honest: logistic regression and SGD instead of boosted trees, another smoothing prior, other
+implementations of the point-in-time and the nightly CTR.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ CTR = DAY.notebook("ctr.ipynb")
 STORE = DAY.notebook("feature_store.ipynb")
 HIST = ["historical_ctr_test", "historical_ctr_no_leakage"]
 QUALITY = ["ctr_quality_beats_baseline", "ctr_quality_good", "ctr_quality_strong"]
-MODEL = [*QUALITY, "ctr_freshness", "ctr_calibrated"]
+MODEL = [*QUALITY, "ctr_freshness", "ctr_calibrated", "ctr_position_effect"]
+NIGHTLY_OFF_BY_ONE = ["nightly_ctr_test"]  # measured: the model cells keep their points
+POSITION_IGNORED = ["ctr_position_effect"]
 
 RANDOM_SPLIT = '''def time_split(impressions, test_days=7):
     """A random third as test: the classic mistake on time-ordered logs."""
@@ -46,6 +50,22 @@ HIST_PANDAS = '''def historical_ctr(impressions, key, prior_ctr, prior_strength)
     )
     ctr = (m["click"] + prior_strength * prior_ctr) / (m["n"] + prior_strength)
     return pd.Series(ctr.to_numpy(), index=impressions.index)
+'''
+NIGHTLY_SEARCHSORTED = '''def nightly_ctr(requests, log, key, prior_ctr, prior_strength):
+    """Per key: running totals by day; each request takes those of the days before its own."""
+    days = log["timestamp"].dt.floor("D")
+    out = pd.DataFrame({"ctr": float(prior_ctr), "impressions": 0.0}, index=requests.index)
+    req_days = requests["timestamp"].dt.floor("D")
+    for k, rows in requests.groupby(requests[key]).groups.items():
+        mine = log[key] == k
+        per_day = log.loc[mine, "click"].groupby(days[mine]).agg(["sum", "count"]).sort_index()
+        totals = per_day.cumsum()
+        at = np.searchsorted(totals.index.to_numpy(), req_days.loc[rows].to_numpy(), side="left")
+        clicks = np.r_[0.0, totals["sum"].to_numpy(float)][at]
+        shown = np.r_[0.0, totals["count"].to_numpy(float)][at]
+        out.loc[rows, "ctr"] = (clicks + prior_strength * prior_ctr) / (shown + prior_strength)
+        out.loc[rows, "impressions"] = shown
+    return out
 '''
 JOIN_ON_KEY = '''def pit_join(entity_df, daily, key, ttl):
     """The latest value of each key, whatever the row's time (a join on the key alone)."""
@@ -67,7 +87,18 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
         "serving features from the notebook's whole log (future clicks included)": (
             "ctr_model",
             MODEL,
-            ("        features = featurizer(log)", "        features = featurizer(ads)"),
+            (
+                "        p = model.predict_proba(features(requests, log))[:, 1]",
+                "        log = ads\n        p = model.predict_proba(features(requests, log))[:, 1]",
+            ),
+        ),
+        "downsampling that renumbers the rows": (
+            "negative_downsampling",
+            ["downsampling_test"],
+            (
+                "    return frame[keep.to_numpy()]",
+                "    return frame[keep.to_numpy()].reset_index(drop=True)",
+            ),
         ),
         "NE over the entropy of the mean prediction": (
             "ctr_metrics",
@@ -89,6 +120,15 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
             ["downsampling_test"],
             ("    return p / (p + (1 - p) / rate)", "    return p"),
         ),
+        "a nightly batch usable on the day it describes": (
+            "nightly_ctr",
+            NIGHTLY_OFF_BY_ONE,
+            (
+                '    table["usable_from"] = table["day"] + pd.Timedelta(days=1)  '
+                "# the batch lands at midnight",
+                '    table["usable_from"] = table["day"]',
+            ),
+        ),
     },
     "no prior, stale model": {
         "smoothing that ignores the prior": (
@@ -104,9 +144,17 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
             "ctr_model",
             ["ctr_freshness", "ctr_calibrated", "ctr_quality_good", "ctr_quality_strong"],
             (
-                "        features = featurizer(log)",
-                "        features, log = featurizer(train), train",
+                "        p = model.predict_proba(features(requests, log))[:, 1]",
+                "        log = train\n"
+                "        p = model.predict_proba(features(requests, log))[:, 1]",
             ),
+        ),
+    },
+    "position ignored": {
+        "position left out of the model": (
+            "ctr_model",
+            POSITION_IGNORED,
+            ('        x["position"] = frame["position"].to_numpy()\n', ""),
         ),
     },
     "never recalibrated": {
@@ -143,6 +191,11 @@ CTR_HONEST = {  # student -> {case: (question, cells that must keep full marks, 
             (LOGISTIC[0], LOGISTIC[1].replace("LINEAR", "LogisticRegression(max_iter=1000)")),
         ),
         "point-in-time CTR with a shifted cumulative sum": ("historical_ctr", HIST, HIST_PANDAS),
+        "nightly CTR from per-day totals and searchsorted": (
+            "nightly_ctr",
+            ["nightly_ctr_test", *MODEL],
+            NIGHTLY_SEARCHSORTED,
+        ),
     },
     "SGD and another prior": {
         "SGD with log loss": (
@@ -163,8 +216,8 @@ CTR_HONEST = {  # student -> {case: (question, cells that must keep full marks, 
             "ctr_model",
             MODEL,
             (
-                "def lookup(frame, table, key, strength=20.0):",
-                "def lookup(frame, table, key, strength=50.0):",
+                "    strength = 20.0  # pseudo-impressions of smoothing",
+                "    strength = 50.0  # pseudo-impressions of smoothing",
             ),
         ),
     },
@@ -190,17 +243,31 @@ STORE_WRONG = {
 }
 
 
-# a second, independent mistake carried by one of the learners above (disjoint cells)
+# more independent mistakes carried by the learners above (disjoint cells)
 STORE_ALSO = {
-    "materialized up to the future": (
-        "latency reported in seconds",
-        "lookup_latency",
-        ["lookup_latency_test"],
+    "materialized up to the future": [
         (
-            "times.append((time.perf_counter() - start) * 1000.0)",
-            "times.append(time.perf_counter() - start)",
+            "latency reported in seconds",
+            "lookup_latency",
+            ["lookup_latency_test"],
+            (
+                "times.append((time.perf_counter() - start) * 1000.0)",
+                "times.append(time.perf_counter() - start)",
+            ),
         ),
-    ),
+    ],
+    "join on the key alone": [
+        (
+            "online store filled to the end of as_of's day",
+            "serve_online",
+            ["serve_online_test"],
+            (
+                "materialize(store, pd.Timestamp(as_of) - ttl, as_of)",
+                "materialize(store, pd.Timestamp(as_of) - ttl, "
+                "pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1))",
+            ),
+        ),
+    ],
 }
 
 
@@ -247,8 +314,7 @@ def test_feature_store_wrong_answers_lose_points(course, tmp_path):
             _pit_join_on_key(course) if change is None else _code(course, STORE, question, change)
         )
         answers = {question: code}
-        if name in STORE_ALSO:
-            _, also, _, change = STORE_ALSO[name]
+        for _, also, _, change in STORE_ALSO.get(name, []):
             answers[also] = _code(course, STORE, also, change)
         learners[name] = reference_learner_with(course, DAY, STORE, answers)
     grades = _grade(course, STORE, learners, tmp_path)
@@ -256,6 +322,7 @@ def test_feature_store_wrong_answers_lose_points(course, tmp_path):
         grade = grades[name]
         assert not grade.error, f"{name}: {grade.error}"
         points = {q.grade_id: q for q in grade.questions}
-        for cell in cells + (STORE_ALSO[name][2] if name in STORE_ALSO else []):
+        also = [c for *_, lost, _ in STORE_ALSO.get(name, []) for c in lost]
+        for cell in cells + also:
             assert points[cell].points == 0, f"'{name}' still earns points on {cell}"
             assert points[cell].message, f"'{name}' fails {cell} without a hint"

@@ -2,14 +2,14 @@
 
 Each learner answers like the reference except for the mistakes named in their case; the cases of
 one learner touch different questions, so a lost point can only come from the mistake it tests.
-Wrong: a random holdout; recall divided by k; NDCG divided by an ideal of k hits, or by the ideal
-order of the list's own hits; popularity counted on the whole log; nearest neighbours by Euclidean
-distance; items recommended before their release; embeddings without a ranker (no content for
-cold start); embeddings learned from the notebook's whole log inside the recommender; IPS
-without weights; SNIPS replaced by the click rate where the policies agree; a Gini of unsorted
-counts. Honest: Qdrant's local mode or exact NumPy search instead of FAISS,
-implicit ALS instead of an SVD, logistic regression instead of boosted trees, a Gini from
-pairwise differences.
+Wrong: a random holdout, or one that starts a second after midnight; recall divided by k; NDCG
+divided by an ideal of k hits, or by the ideal order of the list's own hits; popularity counted
+on the whole log; nearest neighbours by Euclidean distance; items recommended before their
+release; embeddings without a ranker (no content for cold start); embeddings learned from the
+notebook's whole log inside the recommender; IPS without weights; SNIPS replaced by the click
+rate where the policies agree; a Gini of unsorted counts. Honest: Qdrant's local mode or exact
+NumPy search instead of FAISS, implicit ALS instead of an SVD, logistic regression instead of
+boosted trees, a Gini from pairwise differences.
 """
 
 from __future__ import annotations
@@ -172,6 +172,14 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             "build_recommender",
             RECOMMENDER,
             ("vectors = click_embeddings(train, items)", "vectors = click_embeddings(log, items)"),
+        ),
+        "a holdout that starts a second after midnight": (
+            "holdout_split",
+            ["holdout_split_test"],
+            (
+                'train, holdout = log[log["timestamp"] < cut], log[log["timestamp"] >= cut]',
+                'train, holdout = log[log["timestamp"] <= cut], log[log["timestamp"] > cut]',
+            ),
         ),
         "Gini of unsorted counts": (
             "gini_coefficient",
