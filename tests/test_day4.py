@@ -32,7 +32,10 @@ STORE = DAY.notebook("feature_store.ipynb")
 HIST = ["historical_ctr_test", "historical_ctr_no_leakage"]
 QUALITY = ["ctr_quality_beats_baseline", "ctr_quality_good", "ctr_quality_strong"]
 MODEL = [*QUALITY, "ctr_freshness", "ctr_calibrated", "ctr_position_effect"]
-NIGHTLY_OFF_BY_ONE = ["nightly_ctr_test"]  # measured: the model cells keep their points
+# measured: a model trained on tables that see each row's own day learns to trust the CTR
+# features (-189 % of the NE gap on the hidden world) and misreads position; freshness and daily
+# calibration still hold
+NIGHTLY_OFF_BY_ONE = ["nightly_ctr_test", *QUALITY, "ctr_position_effect"]
 POSITION_IGNORED = ["ctr_position_effect"]
 
 RANDOM_SPLIT = '''def time_split(impressions, test_days=7):
@@ -52,20 +55,26 @@ HIST_PANDAS = '''def historical_ctr(impressions, key, prior_ctr, prior_strength)
     return pd.Series(ctr.to_numpy(), index=impressions.index)
 '''
 NIGHTLY_SEARCHSORTED = '''def nightly_ctr(requests, log, key, prior_ctr, prior_strength):
-    """Per key: running totals by day; each request takes those of the days before its own."""
-    days = log["timestamp"].dt.floor("D")
-    out = pd.DataFrame({"ctr": float(prior_ctr), "impressions": 0.0}, index=requests.index)
-    req_days = requests["timestamp"].dt.floor("D")
-    for k, rows in requests.groupby(requests[key]).groups.items():
-        mine = log[key] == k
-        per_day = log.loc[mine, "click"].groupby(days[mine]).agg(["sum", "count"]).sort_index()
-        totals = per_day.cumsum()
-        at = np.searchsorted(totals.index.to_numpy(), req_days.loc[rows].to_numpy(), side="left")
-        clicks = np.r_[0.0, totals["sum"].to_numpy(float)][at]
-        shown = np.r_[0.0, totals["count"].to_numpy(float)][at]
-        out.loc[rows, "ctr"] = (clicks + prior_strength * prior_ctr) / (shown + prior_strength)
-        out.loc[rows, "impressions"] = shown
-    return out
+    """Running totals per (key, day); each request finds its key's totals through the day before
+    its own with one searchsorted on a combined (key, day) number."""
+    codes, _ = pd.factorize(pd.concat([log[key], requests[key]], ignore_index=True))
+    log_code, req_code = codes[: len(log)], codes[len(log) :]
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+    day = lambda t: (t.dt.floor("D") - epoch).dt.days.to_numpy()
+    per_day = pd.DataFrame(
+        {"k": log_code, "d": day(log["timestamp"]), "c": log["click"].to_numpy()}
+    )
+    totals = per_day.groupby(["k", "d"])["c"].agg(["sum", "count"]).groupby(level=0).cumsum()
+    level = totals.index.get_level_values
+    combined = level(0).to_numpy() * 1_000_000 + level(1).to_numpy()
+    wanted = req_code * 1_000_000 + day(requests["timestamp"]) - 1  # through the day before
+    at = np.searchsorted(combined, wanted, side="right") - 1
+    safe = np.clip(at, 0, None)
+    ok = (at >= 0) & (combined[safe] // 1_000_000 == req_code)
+    clicks = np.where(ok, totals["sum"].to_numpy(float)[safe], 0.0)
+    shown = np.where(ok, totals["count"].to_numpy(float)[safe], 0.0)
+    ctr = (clicks + prior_strength * prior_ctr) / (shown + prior_strength)
+    return pd.DataFrame({"ctr": ctr, "impressions": shown}, index=requests.index)
 '''
 JOIN_ON_KEY = '''def pit_join(entity_df, daily, key, ttl):
     """The latest value of each key, whatever the row's time (a join on the key alone)."""
@@ -88,8 +97,8 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
             "ctr_model",
             MODEL,
             (
-                "        p = model.predict_proba(features(requests, log))[:, 1]",
-                "        log = ads\n        p = model.predict_proba(features(requests, log))[:, 1]",
+                "    def predict(requests, log):\n",
+                "    def predict(requests, log):\n        log = ads\n",
             ),
         ),
         "downsampling that renumbers the rows": (
@@ -144,9 +153,8 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
             "ctr_model",
             ["ctr_freshness", "ctr_calibrated", "ctr_quality_good", "ctr_quality_strong"],
             (
-                "        p = model.predict_proba(features(requests, log))[:, 1]",
-                "        log = train\n"
-                "        p = model.predict_proba(features(requests, log))[:, 1]",
+                "    def predict(requests, log):\n",
+                "    def predict(requests, log):\n        log = train\n",
             ),
         ),
     },
