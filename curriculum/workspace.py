@@ -21,6 +21,7 @@ import nbformat
 from curriculum.course import Course
 from curriculum.errors import CourseError, NotebookError
 from curriculum.grading.course_config import course_cell_timeout
+from curriculum.grading.limits import Limits
 from curriculum.syllabus import SYLLABUS
 
 #: the file that marks a folder as an mlsd workspace
@@ -107,8 +108,8 @@ def write_jupyter_config(workspace: Path, cell_timeout: float = 60.0) -> Path:
     """Write the workspace's Jupyter configuration (ours: rewritten on every start).
 
     `cell_timeout` is the course's budget for a cell; Validate, which runs on the learner's
-    own (often busy) machine and measures wall-clock time, gives each cell four times as long,
-    the grader's wall-clock ceiling.
+    own (often busy) machine and measures wall-clock time, gives each cell the grader's
+    wall-clock ceiling (``Limits.wall_factor`` times as long).
     """
     workspace = Path(workspace)
     (workspace / MARKER).write_text(
@@ -144,24 +145,25 @@ def write_jupyter_config(workspace: Path, cell_timeout: float = 60.0) -> Path:
         path = settings / f"{name}.jupyterlab-settings"
         if not path.exists():
             _write_json(path, values)
+    ceiling = int(Limits().wall_factor * cell_timeout)  # the grader's wall-clock ceiling
     (config / "nbgrader_config.py").write_text(
         '"""nbgrader settings of a learner\'s workspace (written by mlsd lab)."""\n\n'
         "c = get_config()  # noqa: F821\n"
         "# Validate runs the notebook; read-only cells' checksums are not a learner's concern\n"
         "c.Validator.ignore_checksums = True\n"
         "# a cell's time on a laptop that is busy with other things: the grader's wall-clock\n"
-        "# ceiling (4 x the course's budget), and no error when output is slow to arrive\n"
-        f"c.Execute.timeout = {int(4 * cell_timeout)}\n"
+        "# ceiling, and no error when output is slow to arrive\n"
+        f"c.Execute.timeout = {ceiling}\n"
         "c.Execute.interrupt_on_timeout = True\n"
         "c.Execute.raise_on_iopub_timeout = False\n"
         "c.Execute.iopub_timeout = 30\n"
         "c.Execute.error_on_timeout = {\n"
         '    "ename": "CellTimeoutError",\n'
-        f'    "evalue": "the cell ran longer than {int(4 * cell_timeout)} s",\n'
+        f'    "evalue": "the cell ran longer than {ceiling} s",\n'
         '    "traceback": [\n'
-        f'        "CellTimeoutError: the cell ran longer than {int(4 * cell_timeout)} s and was '
-        "stopped. If your machine is busy, close other heavy programs and validate again; "
-        'otherwise make the cell do less work."\n'
+        f'        "CellTimeoutError: the cell ran longer than {ceiling} s and was stopped. If '
+        "your machine is busy, close other heavy programs and validate again; otherwise make "
+        'the cell do less work."\n'
         "    ],\n"
         "}\n",
         encoding="utf-8",

@@ -80,13 +80,13 @@ def test_a_stop_says_cpu_wall_and_load_and_whose_fault_it_was():
     sleeping = ClockReading(cpu=0.0, wall=30.0, waited=0.0, load=3.0 * cores)
     assert not sleeping.busy, "a cell that sleeps on a busy machine is not slowed by it"
     assert ClockReading(cpu=5.0, wall=30.0, waited=None, load=3.0 * cores).busy
-    text = CellStop("cpu", ClockReading(61, 70, 1, 0.5), 60, 0).message(final=True)
+    text = CellStop("cpu", ClockReading(61, 70, 1, 0.5), 60, 240).message()
     assert "61 s of CPU / 70 s wall (machine load 0.5)" in text and "60 s of CPU" in text
-    assert "waited without computing" in CellStop("wall", quiet, 60, 0).message(final=True)
-    assert not CellStop("wall", quiet, 60, 0).machine
-    machine = CellStop("wall", busy, 60, 1)
-    assert machine.machine and "marked to regrade" in machine.message(final=True)
-    assert not CellStop("cpu", busy, 60, 0).machine, "using the whole budget is the cell's doing"
+    assert "waited without computing" in CellStop("wall", quiet, 60, 240).message()
+    assert not CellStop("wall", quiet, 60, 240).machine
+    machine = CellStop("wall", busy, 60, 480)
+    assert machine.machine and "marked to regrade" in machine.message()
+    assert not CellStop("cpu", busy, 60, 240).machine, "using the whole budget is the cell's doing"
 
 
 def test_cpu_seconds_count_the_work_of_a_process_tree():

@@ -48,37 +48,40 @@ def _stat_fields(pid: int) -> list[str]:
     return stat[stat.rfind(")") + 2 :].split()  # the fields after the command name
 
 
-def cpu_seconds(roots: Iterable[int]) -> float:
-    """CPU seconds (user + system, waited-for children included) of the process trees."""
+def tree_pids(roots: Iterable[int]) -> list[int]:
+    """Every process of the trees rooted at `roots`."""
+    return [pid for root in roots for pid in process_tree(root)]
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """CPU seconds (user + system, waited-for children included) of the processes `pids`."""
     ticks = 0
-    for root in roots:
-        for pid in process_tree(root):
-            try:
-                fields = _stat_fields(pid)
-                ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-            except (OSError, ValueError, IndexError):
-                continue
+    for pid in pids:
+        try:
+            fields = _stat_fields(pid)
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        except (OSError, ValueError, IndexError):
+            continue
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def waiting_seconds(roots: Iterable[int]) -> float | None:
-    """Seconds the threads of the process trees spent runnable but waiting for a core.
+def waiting_seconds(pids: Iterable[int]) -> float | None:
+    """Seconds the threads of the processes `pids` spent runnable but waiting for a core.
 
     None where the system keeps no scheduler statistics (``/proc/<pid>/task/*/schedstat``).
     """
     total, seen = 0, False
-    for root in roots:
-        for pid in process_tree(root):
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
             try:
-                tasks = os.listdir(f"/proc/{pid}/task")
-            except OSError:
+                total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[1])
+                seen = True
+            except (OSError, ValueError, IndexError):
                 continue
-            for task in tasks:
-                try:
-                    total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[1])
-                    seen = True
-                except (OSError, ValueError, IndexError):
-                    continue
     return total / 1e9 if seen else None
 
 
@@ -103,13 +106,15 @@ class CellClock:
     def start(cls, roots: Iterable[int], now: float) -> CellClock:
         """Start measuring the process trees rooted at `roots` at monotonic time `now`."""
         roots = tuple(roots)
-        return cls(roots, now, cpu_seconds(roots), waiting_seconds(roots))
+        pids = tree_pids(roots)  # one walk of /proc for both measures
+        return cls(roots, now, cpu_seconds(pids), waiting_seconds(pids))
 
     def reading(self, now: float) -> ClockReading:
         """The cell's use so far."""
-        waited = waiting_seconds(self.roots)
+        pids = tree_pids(self.roots)
+        waited = waiting_seconds(pids)
         return ClockReading(
-            cpu=max(0.0, cpu_seconds(self.roots) - self.started_cpu),
+            cpu=max(0.0, cpu_seconds(pids) - self.started_cpu),
             wall=max(0.0, now - self.started_wall),
             waited=None if waited is None else max(0.0, waited - (self.started_wait or 0.0)),
             load=load_average(),
@@ -149,16 +154,15 @@ class CellStop:
     kind: str  # "cpu": the cell's budget; "wall": the wall-clock ceiling
     reading: ClockReading
     budget: float  # CPU seconds
-    attempt: int  # 0 the first run, 1 the retry
-    wall: float = 0.0  # the wall-clock ceiling it met
+    wall: float  # the wall-clock ceiling it met
 
     @property
     def machine(self) -> bool:
         """A stop that says nothing about the learner's code: the busy machine's."""
         return self.kind == "wall" and self.reading.busy
 
-    def message(self, final: bool) -> str:
-        """What the cell's error says."""
+    def message(self) -> str:
+        """What the cell's error says (a machine's stop is the last one: it was retried)."""
         used = self.reading.describe()
         if self.kind == "cpu":
             return (
@@ -170,12 +174,8 @@ class CellStop:
                 f"CellTimeoutError: timed out after {used}: the cell waited without computing "
                 f"(sleep, input, a lock?) past the {self.wall:g} s wall-clock limit"
             )
-        then = (
-            "marked to regrade: grade it again when the machine is quieter"
-            if final
-            else "retried once"
-        )
         return (
             f"CellTimeoutError: stopped by the wall clock after {used}: the machine was too busy "
-            f"to finish it ({then}); this says nothing about your code"
+            "to finish it (marked to regrade: grade it again when the machine is quieter); this "
+            "says nothing about your code"
         )

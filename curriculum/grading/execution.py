@@ -152,7 +152,6 @@ class _Watch:
     clock: CellClock
     budget: float  # CPU seconds
     wall: float  # wall-clock ceiling in seconds
-    attempt: int
     examined: bool  # a test cell (run by the examiner)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     stops: list[CellStop] = field(default_factory=list)
@@ -323,9 +322,10 @@ class NotebookRun:
                     raise _Stop(f"{who} ignored the interrupt after a cell timed out")
 
     def _over_time(self, reason: str) -> str:
-        if load_average() > (os.cpu_count() or 1):
+        load = load_average()
+        if load > (os.cpu_count() or 1):
             self.run.regrade.append(f"{reason} while the machine was busy")
-            return f"{reason} (machine load {load_average():.1f}: marked to regrade)"
+            return f"{reason} (machine load {load:.1f}: marked to regrade)"
         return reason
 
     async def _cell(self, index, cell, learner: BudgetedClient, trusted: BudgetedClient):
@@ -340,7 +340,7 @@ class NotebookRun:
             self.run.replies.pop(index, None)
         if stop is None:
             return
-        message = stop.message(final=True)
+        message = stop.message()
         self.run.replies[index] = {
             "status": "error",
             "ename": "CellTimeoutError",
@@ -364,7 +364,7 @@ class NotebookRun:
         for client in (learner, trusted):  # nbclient's own timeout: a backstop only
             client.timeout = int(wall + 30)
         roots = [pid for pid in (_pid(learner.km), _pid(trusted.km) if examined else None) if pid]
-        watch = _Watch(CellClock.start(roots, time.monotonic()), budget, wall, attempt, examined)
+        watch = _Watch(CellClock.start(roots, time.monotonic()), budget, wall, examined)
         guard = asyncio.ensure_future(self._guard(watch, learner, trusted))
         try:
             if examined:
@@ -390,7 +390,7 @@ class NotebookRun:
                 kind = "wall"
             else:
                 continue
-            watch.stops.append(CellStop(kind, reading, watch.budget, watch.attempt, watch.wall))
+            watch.stops.append(CellStop(kind, reading, watch.budget, watch.wall))
             # the learner's kernel first: a test cell's examiner is waiting for its answer
             with contextlib.suppress(Exception):
                 await learner.km.interrupt_kernel()
@@ -445,7 +445,7 @@ class NotebookRun:
         limits = self.limits
         while True:
             await asyncio.sleep(0.5)
-            process = getattr(km.provisioner, "process", None) if km.provisioner else None
+            process = _process(km)
             if process is None or process.poll() is not None:
                 continue
             written = folder_bytes(plan.connection_dir) + _size(plan.log)
@@ -505,14 +505,18 @@ async def _responsive(client: BudgetedClient, seconds: float) -> bool:
     return True
 
 
+def _process(km: GradingKernelManager):
+    """The kernel's process (its launcher), or None before it started."""
+    return getattr(km.provisioner, "process", None) if km.provisioner else None
+
+
 def _pid(km: GradingKernelManager) -> int | None:
-    process = getattr(km.provisioner, "process", None) if km.provisioner else None
-    return getattr(process, "pid", None)
+    return getattr(_process(km), "pid", None)
 
 
 def _exit_code(km: GradingKernelManager) -> int | None:
     try:
-        process = km.provisioner.process if km.provisioner else None
+        process = _process(km)
         return process.poll() if process is not None else None
     except Exception:
         return None
