@@ -63,16 +63,10 @@ def _autograde(course, day, submissions: dict, root: Path) -> dict[str, list[str
     return lost
 
 
-@pytest.mark.parametrize("day", SYLLABUS, ids=[d.id for d in SYLLABUS])
-def test_plain_nbgrader_autograde_gives_the_reference_full_marks(course, day, tmp_path):
-    reference = {spec.filename: quick_solution(course, day, spec) for spec in day.notebooks}
-    lost = _autograde(course, day, {"ref": reference}, tmp_path / "course")
-    assert not lost["ref"], f"plain nbgrader took points from the reference: {lost['ref']}"
-
-
-def test_a_warning_in_an_honest_answer_costs_nothing_under_plain_nbgrader(course, tmp_path):
-    """nbgrader scores a test cell 0 when it writes to stderr: the warnings of the learner's code
-    during a test are reported on stdout instead."""
+def _noisy_day0(course) -> dict[str, nbformat.NotebookNode]:
+    """Day 0's reference, but its answer warns on every call: nbgrader scores a test cell 0 when
+    it writes to stderr, so the warnings of the learner's code during a test must be reported on
+    stdout instead."""
     day = SYLLABUS[0]
     spec = day.notebooks[0]
     good = reference_answer(course, day, spec, "abs_error_percentile")
@@ -85,6 +79,16 @@ def test_a_warning_in_an_honest_answer_costs_nothing_under_plain_nbgrader(course
         1,
     )
     assert noisy != good
-    nb = learner_notebook(course, day, spec, {"abs_error_percentile": noisy})
-    lost = _autograde(course, day, {"noisy": {spec.filename: nb}}, tmp_path / "course")
-    assert not lost["noisy"], f"a warning cost an honest answer points: {lost['noisy']}"
+    return {spec.filename: learner_notebook(course, day, spec, {"abs_error_percentile": noisy})}
+
+
+@pytest.mark.parametrize("day", SYLLABUS, ids=[d.id for d in SYLLABUS])
+def test_plain_nbgrader_autograde_gives_the_reference_full_marks(course, day, tmp_path):
+    submissions = {
+        "ref": {spec.filename: quick_solution(course, day, spec) for spec in day.notebooks}
+    }
+    if day is SYLLABUS[0]:  # in the same nbgrader run: one run fewer to start
+        submissions["noisy"] = _noisy_day0(course)
+    lost = _autograde(course, day, submissions, tmp_path / "course")
+    assert not lost["ref"], f"plain nbgrader took points from the reference: {lost['ref']}"
+    assert not lost.get("noisy"), f"a warning cost an honest answer points: {lost['noisy']}"
