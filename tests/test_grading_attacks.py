@@ -40,7 +40,7 @@ LIMITS = Limits(
     output_limit_mb=5,
     disk_mb=256,
     max_processes=128,
-    message_mb=64,
+    message_mb=16,  # small, so that the learner who sends one huge message is quick to run
 )
 needs_bwrap = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap is not usable here")
 
@@ -237,13 +237,13 @@ def _honest_cases(course) -> dict[str, str]:
         "lone_surrogate": 'print("\\ud800 half a character")\n' + good,
         # one learner floods every channel at once (each flood alone was one more kernel to run)
         "floods_every_channel": (
-            'print("x" * 50_000_000)\n'
+            'print("x" * 12_000_000)\n'
             "from IPython.display import display\n_h = display('x', display_id=True)\n"
             "for _ in range(300):\n    _h.update('y' * 100_000)\n"
             "from comm import create_comm\n_c = create_comm(target_name='flood')\n"
             "for _ in range(300):\n    _c.send({'state': 'z' * 100_000})\n" + good
         ),
-        "one_huge_message": 'print("y" * 80_000_000, flush=True)\n' + good,
+        "one_huge_message": 'print("y" * 20_000_000, flush=True)\n' + good,
     }
 
 

@@ -454,7 +454,7 @@ class NotebookRun:
             reason = ""
             if written > limits.disk_mb * MB:
                 reason = f"wrote more than {limits.disk_mb} MB to disk"
-            elif self.cgroup is None:
+            else:  # checked even with a cgroup: some kernels account a limit but do not enforce it
                 tree = process_tree(process.pid)
                 if limits.memory_mb and resident_bytes(tree) > limits.memory_mb * MB:
                     reason = (
