@@ -196,6 +196,11 @@ HONEST = {
     },
     "exact search and ALS": {
         "exact NumPy search": ("nearest_items", ["nearest_items_test"], EXACT),
+        "a pointwise classifier framing (Covington's weighted logistic regression)": (
+            "rec_design",
+            ["rec_design_test"],
+            ('        task_type="ranking",', '        task_type="binary_classification",'),
+        ),
         "implicit ALS embeddings": (
             "build_recommender",
             RECOMMENDER,
