@@ -253,6 +253,17 @@ WRONG = [
 ]
 HONEST = [
     (
+        "eta_design",
+        ["eta_design_test"],
+        "the tail judged by pinball loss and the P90's coverage, not p95 error",
+        [
+            (
+                'offline_metrics=["mae", "p50_abs_error", "p95_abs_error", "pinball_loss"]',
+                'offline_metrics=["mae", "pinball_loss", "coverage"]',
+            )
+        ],
+    ),
+    (
         "eta_model",
         MODEL,
         "squared-error residual model",
@@ -354,7 +365,10 @@ BATCHES = {
             "the aggregate inside the model fitted on the notebook's trips (test week included)",
             "a trip completed exactly at the cutoff kept for training",
         ],
-        ["all days, recent trips weighted more"],
+        [
+            "all days, recent trips weighted more",
+            "the tail judged by pinball loss and the P90's coverage, not p95 error",
+        ],
         ["all days, the date as a feature"],
     ],
 }

@@ -229,6 +229,20 @@ def test_ranking_metrics_judge_a_list_whatever_loss_trained_the_scorer(task, met
     assert _with(change).validate() == []
 
 
+@pytest.mark.parametrize(
+    "metrics", [["mae", "coverage"], ["mae", "pinball_loss", "coverage"], ["p95_abs_error"]]
+)
+def test_a_regression_judges_its_tail_by_quantile_metrics_too(metrics):
+    """Coverage and pinball loss judge a predicted quantile beside the mean: one metric map for
+    every day (Day 2 grades a P90 ETA's coverage)."""
+
+    def change(d):
+        d.framing.task_type = "regression"
+        d.evaluation.offline_metrics = metrics
+
+    assert _with(change).validate() == []
+
+
 @pytest.mark.parametrize("text", ["a", "1M users", "p95 < 50 ms", "none of the above is cached"])
 def test_short_real_answers_are_not_placeholders(text):
     from curriculum.design.document import is_placeholder

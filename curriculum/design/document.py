@@ -48,7 +48,7 @@ OFFLINE_METRICS: dict[str, set[str]] = {
     "p50_abs_error": _REGRESSION,
     "p95_abs_error": _REGRESSION,
     "pinball_loss": _REGRESSION,
-    "coverage": {"quantile_regression"},
+    "coverage": _REGRESSION,  # of a predicted quantile or interval: a P90 ETA beside the mean
     "ndcg": _SCORED,
     "recall_at_k": _SCORED,
     "precision_at_k": _SCORED,
