@@ -6,8 +6,6 @@ from that mistake.
 
 from __future__ import annotations
 
-import pytest
-
 from curriculum.syllabus import get_day
 
 from .conftest import answer_variant, grade_students, learner_notebook
@@ -18,6 +16,20 @@ SPEC = DAY.notebook("design_practice.ipynb")
 
 def variant(course, grade_id: str, old: str, new: str) -> str:
     return answer_variant(course, DAY, SPEC, grade_id, (old, new))
+
+
+# the reference's card-velocity decision, and the same with Kafka and another reason
+FLINK = (
+    '"card_velocity": {"layer": "stream_processing", "tool": "Apache Flink",\n'
+    + " " * 22
+    + '"why": "windowed counts over the payment stream, updated per event"}'
+)
+
+
+def kafka(why: str) -> str:
+    return FLINK.replace("Apache Flink", "Apache Kafka").replace(
+        "windowed counts over the payment stream, updated per event", why
+    )
 
 
 # question -> (test cell, [(mistake, old text, new text)], [(honest alternative, old, new)])
@@ -46,6 +58,11 @@ CASES = {
                 "watch time as regression",
                 '"video_watch_time": {"task_type": "ranking"',
                 '"video_watch_time": {"task_type": "regression"',
+            ),
+            (
+                "watch time as a binary label (watched at least 30 s)",
+                '"video_watch_time": {"task_type": "ranking"',
+                '"video_watch_time": {"task_type": "binary_classification"',
             ),
         ],
     ),
@@ -97,6 +114,16 @@ CASES = {
                 '"offline": ["mae", "p95_abs_error"]',
                 '"offline": ["p50_abs_error", "p95_abs_error"]',
             ),
+            (
+                "MAE and pinball loss for ETA (the tail as a high quantile)",
+                '"offline": ["mae", "p95_abs_error"]',
+                '"offline": ["mae", "pinball_loss"]',
+            ),
+            (
+                "MAE, p95 and the coverage of a P90 for ETA",
+                '"offline": ["mae", "p95_abs_error"]',
+                '"offline": ["mae", "p95_abs_error", "coverage"]',
+            ),
         ],
     ),
     "estimation_functions": (
@@ -123,13 +150,13 @@ CASES = {
         [
             (
                 "the index counted in bits",
-                '"index_gb": {"value": 200_000 * (64 * 4 + 32 * 4) / 1e9,',
-                '"index_gb": {"value": 200_000 * (64 * 32 + 32 * 32) / 1e9,',
+                '"index_gb": {"value": 200_000 * (64 * 4 + SIZING["hnsw_links"] * 4) / 1e9,',
+                '"index_gb": {"value": 200_000 * (64 * 32 + SIZING["hnsw_links"] * 32) / 1e9,',
             ),
             (
                 "the online store without its replicas",
-                '"online_store_gb": {"value": 20e6 * (50 * 4 + 16 + 64) * 3 / 1e9,',
-                '"online_store_gb": {"value": 20e6 * (50 * 4 + 16 + 64) / 1e9,',
+                '+ SIZING["overhead_bytes"]) * 3 / 1e9,',
+                '+ SIZING["overhead_bytes"]) / 1e9,',
             ),
             (
                 "candidates forgotten in the scoring load",
@@ -141,12 +168,27 @@ CASES = {
                 '"assumptions": "~350 QPS x 500 candidates = ~175k model evaluations/s"',
                 '"assumptions": "..."',
             ),
+            (
+                "a peak no traffic has: 30x the daily average",
+                '"peak_factor": 3,',
+                '"peak_factor": 30,',
+            ),
+            (
+                "a peak QPS copied from another product, not from the assumptions",
+                '"peak_qps": {"value": peak,',
+                '"peak_qps": {"value": 3_000,',
+            ),
         ],
         [
             (
                 "other sensible assumptions: 2M daily users, peak 5x",
-                "peak = 1e6 * 10 / 86_400 * 3",
-                "peak = 2e6 * 10 / 86_400 * 5",
+                '"daily_users": 1e6, "views_per_user_per_day": 10, "peak_factor": 3,',
+                '"daily_users": 2e6, "views_per_user_per_day": 10, "peak_factor": 5,',
+            ),
+            (
+                "a smaller product: 20M monthly users x 4 visits a month, peak 3x (~93 QPS)",
+                '"daily_users": 1e6, "views_per_user_per_day": 10,',
+                '"daily_users": 20e6 * 4 / 30, "views_per_user_per_day": 1,',
             ),
         ],
     ),
@@ -215,12 +257,27 @@ CASES = {
                 '"card_velocity": {"layer": "stream_processing", "tool": "Apache Flink",',
                 '"card_velocity": {"layer": "orchestration", "tool": "Airflow",',
             ),
+            (
+                "Kafka because its topics carry the payments (it moves them, nothing counts them)",
+                FLINK,
+                kafka("the payments already flow through Kafka topics"),
+            ),
         ],
         [
             (
                 "Prefect for the nightly retrain",
                 '"nightly_retrain": {"layer": "orchestration", "tool": "Airflow",',
                 '"nightly_retrain": {"layer": "orchestration", "tool": "Prefect",',
+            ),
+            (
+                "Tecton's streaming aggregation for the per-event card count",
+                '"card_velocity": {"layer": "stream_processing", "tool": "Apache Flink",',
+                '"card_velocity": {"layer": "feature_store", "tool": "Tecton",',
+            ),
+            (
+                "a windowed count in Kafka Streams",
+                FLINK,
+                kafka("a Kafka Streams windowed count per card, updated per event"),
             ),
             (
                 "a vector database for the small index too",
@@ -289,30 +346,39 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("question", list(CASES))
-def test_wrong_answers_lose_points_and_alternatives_do_not(course, question, tmp_path):
-    test_cell, wrong, honest = CASES[question]
-    students = {}
-    for i, (_, old, new) in enumerate(wrong):
-        code = variant(course, question, old, new)
-        students[f"wrong{i}"] = {
-            SPEC.filename: learner_notebook(course, DAY, SPEC, {question: code})
-        }
-    for i, (_, old, new) in enumerate(honest):
-        code = variant(course, question, old, new)
-        students[f"honest{i}"] = {
-            SPEC.filename: learner_notebook(course, DAY, SPEC, {question: code})
-        }
+def _learners(course) -> dict[str, tuple[dict[str, str], list[tuple[str, str, str]]]]:
+    """The cases dealt into learners: the k-th wrong (or honest) answer of every question goes to
+    one learner, so a few notebooks prove every case. The questions are graded by their own test
+    cells and read nothing of each other, so the mistakes of one learner cannot interact.
+
+    Returns learner -> (answers by question, [(kind, question, case)]).
+    """
+    learners: dict[str, tuple[dict[str, str], list[tuple[str, str, str]]]] = {}
+    for question, (_, wrong, honest) in CASES.items():
+        for kind, cases in (("wrong", wrong), ("honest", honest)):
+            for k, (case, old, new) in enumerate(cases):
+                answers, named = learners.setdefault(f"{kind}{k}", ({}, []))
+                answers[question] = variant(course, question, old, new)
+                named.append((kind, question, case))
+    return learners
+
+
+def test_wrong_answers_lose_points_and_alternatives_do_not(course, tmp_path):
+    learners = _learners(course)
+    students = {
+        name: {SPEC.filename: learner_notebook(course, DAY, SPEC, answers)}
+        for name, (answers, _) in learners.items()
+    }
     grades = grade_students(course, DAY, students, tmp_path)
-    for i, (mistake, _, _) in enumerate(wrong):
-        grade = grades[f"wrong{i}"][SPEC.filename]
-        points = grade.points()
-        assert points[test_cell] == 0, f"'{mistake}' still earns points on {test_cell}"
-        message = next(q.message for q in grade.questions if q.grade_id == test_cell)
-        assert message and "Error" in message and message.split(":", 1)[1].strip(), (
-            f"'{mistake}' fails {test_cell} without a hint: {message!r}"
-        )
-    for i, (alternative, _, _) in enumerate(honest):
-        grade = grades[f"honest{i}"][SPEC.filename]
-        q = next(q for q in grade.questions if q.grade_id == test_cell)
-        assert q.points == q.max_points, f"honest '{alternative}' loses points: {q.message}"
+    for name, (_, cases) in learners.items():
+        grade = grades[name][SPEC.filename]
+        scored = {q.grade_id: q for q in grade.questions}
+        for kind, question, case in cases:
+            q = scored[CASES[question][0]]
+            if kind == "wrong":
+                assert q.points == 0, f"'{case}' still earns points on {q.grade_id}"
+                assert q.message and "Error" in q.message and q.message.split(":", 1)[1].strip(), (
+                    f"'{case}' fails {q.grade_id} without a hint: {q.message!r}"
+                )
+            else:
+                assert q.points == q.max_points, f"honest '{case}' loses points: {q.message}"
