@@ -212,6 +212,15 @@ CTR_HONEST = {  # student -> {case: (question, cells that must keep full marks, 
             BOOSTED,
         ),
         "point-in-time CTR with a shifted cumulative sum": ("historical_ctr", HIST, HIST_PANDAS),
+        "a design that keeps the campaign budget as a click feature": (
+            "ctr_design",
+            ["ctr_design_test"],
+            (
+                '            Feature("position, device and hour of the request", "context"),',
+                '            Feature("campaign daily budget", "item"),\n'
+                '            Feature("position, device and hour of the request", "context"),',
+            ),
+        ),
         "nightly CTR from per-day totals and searchsorted": (
             "nightly_ctr",
             ["nightly_ctr_test", *MODEL],
