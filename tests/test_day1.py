@@ -337,6 +337,11 @@ CASES = {
                 'task_type="binary_classification"',
             ),
             (
+                "lists precomputed nightly and served from a cache (batch serving)",
+                'mode="online",',
+                'mode="batch",',
+            ),
+            (
                 "a pointwise ranker judged by PR-AUC too",
                 'offline_metrics=["ndcg", "recall_at_k"]',
                 'offline_metrics=["pr_auc", "ndcg"]',

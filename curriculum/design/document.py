@@ -152,7 +152,14 @@ class Evaluation:
 
 @dataclass
 class Serving:
-    """Step 6: how predictions are served."""
+    """Step 6: how predictions are served.
+
+    ``latency_budget_ms`` means the same on every day: the time the ML system may take to answer
+    one request of the product (retrieval, feature lookups, the model, re-ranking), in
+    milliseconds — the model's share of a page that also waits on other services (Day 1: ~80 ms
+    of a 200 ms page), or the whole request when the ML system is the request (Day 5's feed,
+    200 ms). A batch system that precomputes its answers needs none.
+    """
 
     mode: str = ""
     latency_budget_ms: float | None = None

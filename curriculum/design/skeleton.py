@@ -182,7 +182,8 @@ EXTRAS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "Probabilities (ads): log loss, normalized entropy, calibration ↔ revenue, CTR.",
             "Ranking: recall@k, NDCG@k, MRR, coverage ↔ watch time, retention.",
             "Regression (ETA): MAE, p95 error ↔ late arrivals. Guardrails: latency, complaints; "
-            "launch on an A/B test by user.",
+            "launch on an A/B test by user — or a switchback (region × time) where users share "
+            "supply.",
         ),
     ),
     (
