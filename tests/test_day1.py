@@ -195,10 +195,11 @@ CASES = {
     "feature_brainstorm": (
         "feature_brainstorm_test",
         [
+            # user traits under context ("favourite colour") lose the rubric's point, not this one
             (
-                "context that is not about the moment",
+                "user features listed again as context",
                 '"context": ["hours',
-                '"context": ["favourite colour", "age group", "number of siblings"] or ["hours',
+                '"context": ["home city", "median ticket price paid", "device"] or ["hours',
             ),
             (
                 "two user features only",
@@ -211,6 +212,12 @@ CASES = {
                 "time-anchored counts that name tickets and registrations",
                 '"registrations so far"',
                 '"number of users who registered for this event so far"',
+            ),
+            (
+                "context as the session's entry point and place, in other words than time",
+                '"context": ["hours',
+                '"context": ["app platform", "referral source of the session", "IP country"]'
+                ' or ["hours',
             ),
             (
                 "no cross group",
