@@ -131,7 +131,10 @@ SKELETON: tuple[Step, ...] = (
             "What is the latency budget per request?",
             "What happens when the model is unavailable?",
         ),
-        ("Latency budget and throughput in numbers.", "A fallback path."),
+        (
+            "Latency budget and throughput in numbers.",
+            "A fallback path; rollout by shadow, then canary, with a rollback.",
+        ),
         ("No latency budget for an online system.", "Training/serving skew in features."),
     ),
     Step(
@@ -160,9 +163,9 @@ SOURCES = (
 TITLE = "ML system design: the 7-step answer skeleton"
 
 HOW_TO_USE = (
-    "Spend about five minutes on steps 1–2 before any model. State numbers (users, QPS, latency) "
-    "with the assumptions behind them, and say which trade-off you choose and why. Keep this page "
-    "beside you for every day of the course."
+    "Spend the first ~8 minutes on steps 1–2, then draw the high-level diagram end to end before "
+    "any detail. State numbers (users, QPS, latency) with the assumptions behind them, and say "
+    "which trade-off you choose and why. Keep this page beside you for every day of the course."
 )
 
 #: the bottom of the handout: short reference cards (title, lines)
@@ -170,9 +173,11 @@ EXTRAS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "A 45-minute interview (a suggested split)",
         (
-            "0–8 min: requirements and framing (1–2), numbers and assumptions said aloud.",
-            "8–18 min: data, label, features (3–4); 18–26 min: model and metrics (4–5).",
-            "26–38 min: serving and monitoring (6–7); 38–45 min: trade-offs, what next.",
+            "0–8 min: requirements and framing (1–2), numbers and assumptions said aloud; "
+            "8–12 min: the high-level diagram.",
+            "12–20 min: data, label, features (3–4); 20–26 min: model and metrics (4–5).",
+            "26–33 min: serving and monitoring (6–7); 33–45 min: the interviewer's deep dives, "
+            "trade-offs, what next.",
         ),
     ),
     (
@@ -208,11 +213,13 @@ EXTRAS: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: the production tools strip: layer → tools
 TOOLS_STRIP: tuple[tuple[str, str], ...] = (
     ("Orchestration", "Airflow, Prefect"),
+    ("Streaming", "Kafka, Flink"),
     ("Features", "Feast, Tecton"),
     ("Training", "PyTorch, TensorFlow, Ray"),
     ("Tracking and registry", "MLflow, W&B"),
     ("Serving", "Triton, KServe"),
     ("Vector search", "Pinecone, Milvus, Qdrant (or FAISS in process)"),
+    ("Monitoring", "Evidently"),
 )
 
 
