@@ -326,6 +326,12 @@ CASES = {
                 'business_goal="..."',
             ),
             (
+                "a business goal that says nothing",
+                'business_goal="Sell more tickets: registrations from the home-page '
+                'recommendations"',
+                'business_goal="blah 1"',
+            ),
+            (
                 "no word on feedback loops",
                 'feedback_loops="popular events get shown more: keep 5 % exploration traffic"',
                 'feedback_loops=""',

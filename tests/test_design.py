@@ -320,3 +320,37 @@ def test_skeleton_markdown_to_stdout_and_pdf_needs_a_file(capsys):
     assert capsys.readouterr().out.startswith("# ML system design")
     assert main(["skeleton", "--format", "pdf"]) == 2
     assert "--output" in capsys.readouterr().err
+
+
+def test_text_that_says_nothing_is_refused_in_every_field():
+    """Every text field answered 'blah 1' (or one text pasted everywhere) is not a design: each
+    field is named, while short real answers keep passing."""
+    from curriculum.design.document import DesignDocument
+
+    fields = [(part, name) for part, name, _ in DesignDocument._SUBSTANCE]
+
+    def blah(d):
+        for i, (part, name) in enumerate(fields):
+            setattr(getattr(d, part), name, f"blah {i}")
+
+    named = {(f.step, f.field) for f in _with(blah).validate()}
+    assert set(fields) <= named, set(fields) - named
+
+    def pasted(d):
+        for part, name in fields:
+            setattr(getattr(d, part), name, "we will use machine learning for this")
+
+    findings = [str(f) for f in _with(pasted).validate()]
+    assert any("same words answer" in f for f in findings), findings
+
+    def no_number(d):
+        d.requirements.scale = "a great many users at peak"
+
+    assert any(f.field == "scale" for f in _with(no_number).validate())
+
+    def terse(d):  # short and real: a label, a fallback, a model
+        d.data.label = "trip duration"
+        d.serving.fallback = "routing ETA"
+        d.features_model.model = "boosted trees"
+
+    assert _with(terse).validate() == []

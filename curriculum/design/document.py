@@ -9,6 +9,7 @@ graded by a person with the rubric.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 #: ML task types a framing can choose
@@ -298,7 +299,49 @@ class DesignDocument:
             "Say how the model's own predictions shape its future training data (feedback "
             "loops) and what you do about it, or why there is none.",
         )
+        self._check_substance(found)
         return found
+
+    #: text fields that must say something, and the fewest distinct words that can ("2-week A/B")
+    _SUBSTANCE = (
+        ("requirements", "business_goal", 2),
+        ("requirements", "scale", 1),
+        ("framing", "ml_objective", 2),
+        ("framing", "output", 1),
+        ("data", "label", 1),
+        ("features_model", "baseline", 1),
+        ("features_model", "model", 1),
+        ("evaluation", "experiment", 2),
+        ("serving", "fallback", 1),
+        ("monitoring", "retraining", 1),
+        ("monitoring", "feedback_loops", 2),
+    )
+
+    def _check_substance(self, found: list[Finding]) -> None:
+        """Text that is there but says nothing ("blah 1"), and one text pasted into many fields.
+
+        A machine cannot judge an answer's content (a person grades it with the rubric); it can
+        refuse what is not an answer yet: too few words to say anything, a scale without a
+        number, the same words answering different questions.
+        """
+        texts: dict[tuple[str, ...], list[str]] = {}
+        for step, name, fewest in self._SUBSTANCE:
+            value = getattr(getattr(self, step), name)
+            if not isinstance(value, str) or is_placeholder(value):
+                continue  # reported as missing already
+            words = re.findall(r"[^\W\d_]+", value.lower())
+            if len(set(words)) < fewest:
+                found.append(
+                    Finding(step, name, f"{value.strip()!r} says too little: answer in a phrase.")
+                )
+            elif name == "scale" and not re.search(r"\d", value):
+                found.append(Finding(step, name, "Give the scale in numbers, with their units."))
+            if words:
+                texts.setdefault(tuple(words), []).append(f"{step}.{name}")
+        for fields in texts.values():  # "blah 1", "blah 2": the same words, whatever the numbers
+            for where in fields[1:]:
+                step, name = where.split(".")
+                found.append(Finding(step, name, f"The same words answer {fields[0]} and {where}."))
 
     def _check_features(self, found: list[Finding]) -> None:
         features = self.features_model.features
