@@ -8,9 +8,10 @@ without recalibration; a model fed only stale features; a model never recalibrat
 stamped with the day they describe; a feature join on the key without time; online serving that
 materializes values from the future or from later on as_of's day; lookup latency reported in
 seconds; a model that reads the notebook's log instead of the one it is served; a nightly batch
-usable on the day it describes; a model without position; downsampling that renumbers the rows.
-Honest: logistic regression and SGD instead of boosted trees, another smoothing prior, other
-implementations of the point-in-time and the nightly CTR.
+usable on the day it describes; a model without position; stale features recalibrated on
+yesterday's clicks; downsampling that renumbers the rows. Honest: boosted trees instead of the
+reference's logistic regression, another smoothing prior and penalty, other implementations of
+the point-in-time and the nightly CTR, a design that keeps the campaign budget as a feature.
 """
 
 from __future__ import annotations

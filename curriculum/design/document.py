@@ -324,7 +324,7 @@ class DesignDocument:
         refuse what is not an answer yet: too few words to say anything, a scale without a
         number, the same words answering different questions.
         """
-        texts: dict[tuple[str, ...], list[str]] = {}
+        texts: dict[tuple[str, ...], list[tuple[str, str]]] = {}
         for step, name, fewest in self._SUBSTANCE:
             value = getattr(getattr(self, step), name)
             if not isinstance(value, str) or is_placeholder(value):
@@ -337,11 +337,13 @@ class DesignDocument:
             elif name == "scale" and not re.search(r"\d", value):
                 found.append(Finding(step, name, "Give the scale in numbers, with their units."))
             if words:
-                texts.setdefault(tuple(words), []).append(f"{step}.{name}")
+                texts.setdefault(tuple(words), []).append((step, name))
         for fields in texts.values():  # "blah 1", "blah 2": the same words, whatever the numbers
-            for where in fields[1:]:
-                step, name = where.split(".")
-                found.append(Finding(step, name, f"The same words answer {fields[0]} and {where}."))
+            first = ".".join(fields[0])
+            for step, name in fields[1:]:
+                found.append(
+                    Finding(step, name, f"The same words answer {first} and {step}.{name}.")
+                )
 
     def _check_features(self, found: list[Finding]) -> None:
         features = self.features_model.features
