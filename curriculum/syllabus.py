@@ -106,11 +106,16 @@ SYLLABUS: tuple[Day, ...] = (
     Day(
         id="day5",
         title="Recommendations: retrieval, ranking and a vector index",
-        case="time holdout, recall@k and NDCG, FAISS and Qdrant, two-stage ranker, cold start, IPS",
+        case="time holdout, recall@k and NDCG, FAISS and Qdrant, two stages for watch time, cold start, IPS",
         notebooks=(
             NotebookSpec(
                 "recommendations.ipynb",
-                quick={"n_impressions": 30_000, "n_users": 400, "n_index_items": 5_000},
+                quick={
+                    "n_impressions": 40_000,
+                    "n_users": 300,
+                    "n_items": 10_000,
+                    "n_index_items": 5_000,
+                },
             ),
         ),
     ),

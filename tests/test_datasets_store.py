@@ -12,6 +12,7 @@ from curriculum.datasets.store import (
     DATASETS,
     MANIFEST,
     content_checksum,
+    get_dataset,
     load_dataset,
     verify_datasets,
 )
@@ -64,10 +65,10 @@ def test_verify_names_the_file_that_differs(course, tmp_path, monkeypatch, capsy
 
 
 def test_loaded_interactions_keep_the_oracle(course):
-    from curriculum.datasets import make_interactions, oracle_scores
+    from curriculum.datasets import item_catalogue, oracle_scores
 
     loaded = load_dataset("interactions", course.root / "datasets")
-    fresh = make_interactions(random_state=0)
+    fresh = get_dataset("interactions").generate()
     users, items = np.arange(5), np.arange(50)
     np.testing.assert_allclose(
         oracle_scores(loaded, users, items), oracle_scores(fresh, users, items)
@@ -75,3 +76,4 @@ def test_loaded_interactions_keep_the_oracle(course):
     row = loaded.iloc[:3]
     direct = oracle_scores(loaded, row["user_id"].to_numpy(), row["item_id"].to_numpy()).diagonal()
     np.testing.assert_allclose(direct, row["oracle_affinity"], atol=1e-6)
+    pd.testing.assert_frame_equal(item_catalogue(loaded), item_catalogue(fresh))

@@ -5,11 +5,14 @@ one learner touch different questions, so a lost point can only come from the mi
 Wrong: a random holdout, or one that starts a second after midnight; recall divided by k; NDCG
 divided by an ideal of k hits, or by the ideal order of the list's own hits; popularity counted
 on the whole log; nearest neighbours by Euclidean distance; items recommended before their
-release; embeddings without a ranker (no content for cold start); embeddings learned from the
-notebook's whole log inside the recommender; IPS without weights; SNIPS replaced by the click
-rate where the policies agree; a Gini of unsorted counts. Honest: Qdrant's local mode or exact
-NumPy search instead of FAISS, implicit ALS instead of an SVD, logistic regression instead of
-boosted trees, a Gini from pairwise differences.
+release; popular items of the user's most clicked category (no topics, no model: loses the top
+tier, retrieval, watch-time ranking and cold start); ranking by click probability where watch time
+is graded (loses exactly the ranking cell); statistics from the notebook's whole log inside the
+recommender; IPS without weights; SNIPS replaced by the click rate where the policies agree; a
+Gini of unsorted counts. Honest: Qdrant's local mode or exact NumPy search instead of FAISS,
+retrieval by exact inner products instead of a FAISS index, one regressor of seconds watched per
+impression instead of P(click) x E[watch | click], a pointwise framing, a Gini from pairwise
+differences.
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from .conftest import (
 DAY = get_day("day5")
 REC = DAY.notebook("recommendations.ipynb")
 QUALITY = ["rec_quality_beats_baseline", "rec_quality_good"]
-RECOMMENDER = [*QUALITY, "rec_cold_start", "rec_not_released"]
+RECOMMENDER = [
+    *QUALITY,
+    "rec_retrieval",
+    "rec_ranks_watch_time",
+    "rec_cold_start",
+    "rec_not_released",
+]
 
 RANDOM_HOLDOUT = '''def holdout_split(log, test_days=4):
     """A random seventh of the impressions as the holdout."""
@@ -35,20 +44,53 @@ RANDOM_HOLDOUT = '''def holdout_split(log, test_days=4):
     relevant = {int(u): set(map(int, g)) for u, g in clicks.groupby("user_id")["item_id"]}
     return log.drop(holdout.index), relevant
 '''
-EMBEDDINGS_ONLY = '''def build_recommender(train, catalogue, as_of):
-    """Rank by the inner product of SVD embeddings alone: no ranker, no content."""
+CATEGORY_POPULARITY = '''def build_recommender(train, catalogue, as_of):
+    """Popular items of the user's most clicked category: no topics, no model, no watch time."""
     live = catalogue[catalogue["item_released_at"] <= pd.Timestamp(as_of)]
-    items = live["item_id"].to_numpy()
-    users, vectors = click_embeddings(train, items)
+    clicks = train.groupby("item_id")["clicked"].sum().reindex(live["item_id"], fill_value=0)
+    ordered = live.assign(clicks=clicks.to_numpy()).sort_values(["clicks", "item_id"],
+                                                               ascending=[False, True])
+    groups = ordered.groupby("item_category", observed=True)
+    by_category = {c: g["item_id"].to_numpy() for c, g in groups}
+    favourite = (train[train["clicked"] == 1].groupby("user_id")["item_category"]
+                 .agg(lambda s: s.value_counts().index[0]))
+    everything = ordered["item_id"].to_numpy()
 
-    def recommend(user_ids, k, candidates=None):
-        pool = items if candidates is None else np.asarray(candidates)
-        scores = (users.reindex(user_ids).fillna(0).to_numpy()
-                  @ vectors.reindex(pool).fillna(0).to_numpy().T)
-        return pool[np.argsort(-scores, axis=1, kind="stable")[:, :k]]
+    def retrieve(user_ids, n):
+        pools = [by_category.get(favourite.get(u), everything) for u in user_ids]
+        return np.array([pool[:n] if len(pool) >= n else everything[:n] for pool in pools])
 
-    return recommend
+    def rank(user_ids, candidates, k):
+        candidates = np.asarray(candidates)
+        if candidates.ndim == 1:
+            candidates = np.tile(candidates, (len(user_ids), 1))
+        score = clicks.reindex(candidates.ravel(), fill_value=0).to_numpy()
+        score = score.reshape(candidates.shape)
+        order = np.argsort(-score, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(candidates, order, axis=1)
+
+    return SimpleNamespace(retrieve=retrieve, rank=rank)
 '''
+BY_CLICKS = (
+    "expected = click_model.predict_proba(X)[:, 1] * np.maximum(watch_model.predict(X), 0.0)",
+    "expected = click_model.predict_proba(X)[:, 1]  # rank by click probability",
+)
+ONE_REGRESSOR = (
+    (
+        'watch_model.fit(X[clicked], window["watch_seconds"].to_numpy()[clicked])',
+        'watch_model.fit(X, window["watch_seconds"].to_numpy())  # seconds per impression',
+    ),
+    (
+        "expected = click_model.predict_proba(X)[:, 1] * np.maximum(watch_model.predict(X), 0.0)",
+        "expected = watch_model.predict(X)",
+    ),
+)
+EXACT_RETRIEVAL = (
+    '        _, found = index.search(np.ascontiguousarray(queries.to_numpy(), dtype="float32"), '
+    "min(n, len(live_ids)))",
+    "        scores = queries.to_numpy() @ item_vectors.T  # exact, in NumPy\n"
+    '        found = np.argsort(-scores, axis=1, kind="stable")[:, :n]',
+)
 QDRANT = '''def nearest_items(item_vectors, item_ids, queries, k):
     """Qdrant's local mode: in process, in memory, no server."""
     from qdrant_client import QdrantClient, models
@@ -67,37 +109,6 @@ EXACT = '''def nearest_items(item_vectors, item_ids, queries, k):
     scores = np.asarray(queries, dtype=float) @ np.asarray(item_vectors, dtype=float).T
     return np.asarray(item_ids)[np.argsort(-scores, axis=1, kind="stable")[:, :k]]
 '''
-ALS = '''def als_embeddings(train, item_ids, n_factors=16, reg=0.1, alpha=10.0, iterations=8):
-    """Implicit-feedback ALS (Hu, Koren and Volinsky 2008) in NumPy."""
-    users = np.sort(train["user_id"].unique())
-    row = pd.Series(np.arange(len(users)), index=users)
-    col = pd.Series(np.arange(len(item_ids)), index=item_ids)
-    clicks = train[(train["clicked"] == 1) & train["item_id"].isin(item_ids)]
-    counts = np.zeros((len(users), len(item_ids)))
-    np.add.at(counts, (row[clicks["user_id"]].to_numpy(), col[clicks["item_id"]].to_numpy()), 1.0)
-    prefer, confidence = (counts > 0).astype(float), 1 + alpha * counts
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 0.1, (len(users), n_factors))
-    y = rng.normal(0, 0.1, (len(item_ids), n_factors))
-    for _ in range(iterations):
-        for a, b, c, p in ((x, y, confidence, prefer), (y, x, confidence.T, prefer.T)):
-            gram = b.T @ b + reg * np.eye(n_factors)
-            for r in range(a.shape[0]):
-                a[r] = np.linalg.solve(gram + (b.T * (c[r] - 1)) @ b, (b.T * c[r]) @ p[r])
-    return pd.DataFrame(x, index=users), pd.DataFrame(y, index=item_ids)
-
-
-def build_recommender(train, catalogue, as_of):'''
-LOGISTIC = (
-    "    ranker = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05, random_state=0)",
-    "    from sklearn.compose import make_column_transformer\n"
-    "    from sklearn.linear_model import LogisticRegression\n"
-    "    from sklearn.pipeline import make_pipeline\n"
-    "    from sklearn.preprocessing import OneHotEncoder, StandardScaler\n"
-    "    ranker = make_pipeline(make_column_transformer(\n"
-    "        (OneHotEncoder(handle_unknown='ignore'), ['category']), remainder=StandardScaler()),\n"
-    "        LogisticRegression(max_iter=1000))",
-)
 NDCG_IDEAL_K = ("discount[: min(k, len(rel))].sum()", "discount.sum()")
 NDCG_IDEAL_FROM_LIST = (
     "        scores.append(dcg / discount[: min(k, len(rel))].sum())",
@@ -124,8 +135,8 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
         ),
         "items recommended before their release": (
             "build_recommender",
-            ["rec_not_released", *QUALITY],
-            ('live = catalogue[catalogue["item_released_at"] <= as_of]', "live = catalogue"),
+            ["rec_not_released", *QUALITY, "rec_retrieval"],
+            ('live = items[items["item_released_at"] <= as_of]', "live = items"),
         ),
         "IPS without weights": (
             "off_policy",
@@ -136,7 +147,7 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             ),
         ),
     },
-    "ndcg, popularity, no ranker, naive replay": {
+    "ndcg, popularity, category popularity, naive replay": {
         "NDCG over an ideal of k hits": ("ranking_metrics", ["ranking_metrics_test"], NDCG_IDEAL_K),
         "popularity counted on the whole log": (
             "popular_items",
@@ -146,10 +157,10 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
                 'clicks = log.groupby("item_id")["clicked"].sum()',
             ),
         ),
-        "embeddings without a ranker": (
+        "popular items of the user's most clicked category": (
             "build_recommender",
-            ["rec_quality_good", "rec_cold_start"],
-            EMBEDDINGS_ONLY,
+            ["rec_quality_good", "rec_retrieval", "rec_ranks_watch_time", "rec_cold_start"],
+            CATEGORY_POPULARITY,
         ),
         "SNIPS as the click rate where the policies agree": (
             "off_policy",
@@ -168,10 +179,10 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             ["ranking_metrics_test"],
             NDCG_IDEAL_FROM_LIST,
         ),
-        "embeddings from the notebook's whole log (future clicks included)": (
+        "statistics from the notebook's whole log (future clicks included)": (
             "build_recommender",
             RECOMMENDER,
-            ("vectors = click_embeddings(train, items)", "vectors = click_embeddings(log, items)"),
+            ("served = statistics(train)", "served = statistics(log)"),
         ),
         "a holdout that starts a second after midnight": (
             "holdout_split",
@@ -188,25 +199,34 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
         ),
     },
 }
+WRONG["ranking by click probability"] = {
+    "ranking by click probability where watch time is graded": (
+        "build_recommender",
+        ["rec_ranks_watch_time"],
+        BY_CLICKS,
+    ),
+}
 HONEST = {
-    "Qdrant and logistic regression": {
-        "Qdrant's local mode": ("nearest_items", ["nearest_items_test", *RECOMMENDER], QDRANT),
-        "logistic regression ranker": ("build_recommender", RECOMMENDER, LOGISTIC),
+    "Qdrant and one watch-time regressor": {
+        "Qdrant's local mode": ("nearest_items", ["nearest_items_test"], QDRANT),
+        "one regressor of seconds watched per impression": (
+            "build_recommender",
+            RECOMMENDER,
+            *ONE_REGRESSOR,
+        ),
         "Gini from pairwise differences": ("gini_coefficient", ["gini_test"], GINI_PAIRS),
     },
-    "exact search and ALS": {
+    "exact search and exact retrieval": {
         "exact NumPy search": ("nearest_items", ["nearest_items_test"], EXACT),
         "a pointwise classifier framing (Covington's weighted logistic regression)": (
             "rec_design",
             ["rec_design_test"],
             ('        task_type="ranking",', '        task_type="binary_classification",'),
         ),
-        "implicit ALS embeddings": (
+        "retrieval by exact inner products in NumPy": (
             "build_recommender",
             RECOMMENDER,
-            ("def build_recommender(train, catalogue, as_of):", ALS),
-            ("click_embeddings(history, items)", "als_embeddings(history, items)"),
-            ("vectors = click_embeddings(train, items)", "vectors = als_embeddings(train, items)"),
+            EXACT_RETRIEVAL,
         ),
     },
 }

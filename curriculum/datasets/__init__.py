@@ -10,8 +10,10 @@ from curriculum.datasets.ads import baseline_ctr, make_ad_impressions, oracle_ct
 from curriculum.datasets.eta import baseline_eta, make_eta_trips, oracle_eta
 from curriculum.datasets.interactions import (
     baseline_scores,
+    item_catalogue,
     make_interactions,
     oracle_click_probability,
+    oracle_expected_watch,
     oracle_scores,
 )
 from curriculum.datasets.transactions import baseline_fraud, make_transactions, oracle_fraud
@@ -21,6 +23,7 @@ __all__ = [
     "baseline_eta",
     "baseline_fraud",
     "baseline_scores",
+    "item_catalogue",
     "make_ad_impressions",
     "make_eta_trips",
     "make_interactions",
@@ -29,6 +32,7 @@ __all__ = [
     "oracle_click_probability",
     "oracle_ctr",
     "oracle_eta",
+    "oracle_expected_watch",
     "oracle_fraud",
     "oracle_scores",
 ]

@@ -84,3 +84,44 @@ def searchsorted_unit(cdf: np.ndarray, values: np.ndarray) -> np.ndarray:
         index[active[step]] += 1
         active = active[step & (at + 1 < upper[active])]
     return index
+
+
+class FrozenArray:
+    """A read-only array to keep in ``DataFrame.attrs``.
+
+    pandas deep-copies ``attrs`` into every frame derived from another (each filter, each group
+    of a groupby) and compares them with ``==`` when it concatenates. A list of 50,000 floats makes
+    each copy cost milliseconds, and a plain ndarray makes ``==`` ambiguous; this wrapper is shared
+    instead of copied and compares by value. ``np.asarray`` gives the array back; ``tolist``
+    gives what JSON can hold.
+    """
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: object) -> None:
+        array = np.array(values)
+        array.setflags(write=False)
+        self.values = array
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def __deepcopy__(self, memo: dict) -> FrozenArray:
+        return self  # immutable: sharing is copying
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FrozenArray) and (
+            other is self or np.array_equal(self.values, other.values)
+        )
+
+    __hash__ = object.__hash__
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __repr__(self) -> str:
+        return f"FrozenArray(shape={self.values.shape}, dtype={self.values.dtype})"
+
+    def tolist(self) -> list:
+        """The values as (nested) Python lists."""
+        return self.values.tolist()

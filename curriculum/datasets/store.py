@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from curriculum.datasets._arrays import FrozenArray
 from curriculum.datasets.ads import make_ad_impressions
 from curriculum.datasets.eta import make_eta_trips
 from curriculum.datasets.interactions import make_interactions
@@ -54,7 +55,11 @@ DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec("eta_trips", make_eta_trips, {"random_state": 0}),
     DatasetSpec("transactions", make_transactions, {"random_state": 0}),
     DatasetSpec("ad_impressions", make_ad_impressions, {"random_state": 0}),
-    DatasetSpec("interactions", make_interactions, {"random_state": 0}),
+    DatasetSpec(
+        "interactions",
+        make_interactions,
+        {"n_impressions": 50_000, "n_items": 20_000, "random_state": 0},
+    ),
 )
 
 
@@ -99,8 +104,14 @@ def _dtype_name(dtype: Any) -> str:
     return str(dtype)
 
 
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.ndarray | FrozenArray):  # generators keep large attrs as arrays
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} in frame.attrs cannot be written as JSON")
+
+
 def _attrs_text(frame: pd.DataFrame) -> str:
-    return json.dumps(frame.attrs, sort_keys=True, separators=(",", ":"))
+    return json.dumps(frame.attrs, sort_keys=True, separators=(",", ":"), default=_jsonable)
 
 
 def _attrs_checksum(frame: pd.DataFrame) -> str:
