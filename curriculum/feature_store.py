@@ -8,8 +8,9 @@ This module only sets Feast up the way the course needs it and keeps it quiet:
   store (reads the Parquet files your batch job writes), a SQLite online store;
 * :func:`historical_features` — point-in-time retrieval for training, with a clear error for a
   malformed entity frame and the entity frame's row order and index kept;
-* :func:`materialize` and :func:`online_features` — offline → online, and lookups at serving
-  time, returned as a frame;
+* :func:`materialize`, :func:`materialize_incremental` and :func:`online_features` — offline →
+  online (once for a window, or the nightly top-up of a long-lived store), and lookups at serving
+  time, returned as a frame with each value's event timestamp if you ask for it;
 * :func:`quiet` — Feast's own warnings, progress bars and prints stay out of your notebook.
 
 Entities, feature views and sources are yours to define with Feast's own classes.
@@ -146,11 +147,55 @@ def materialize(store, start: datetime | pd.Timestamp, end: datetime | pd.Timest
         store.materialize(start_date=_utc(start), end_date=_utc(end))
 
 
-def online_features(store, features: Sequence[str], entity_rows: Sequence[dict]) -> pd.DataFrame:
-    """Serving-time lookup: the latest materialized values for each entity row, as a frame."""
+def materialize_incremental(store, end: datetime | pd.Timestamp) -> None:
+    """The nightly top-up of a long-lived online store: values from the last run's end to `end`.
+
+    The first run of a view starts at ``end - ttl``. A key keeps the last value loaded for it until
+    a newer one replaces it, however old that value grows: Feast does not expire it.
+    """
+    with quiet():
+        store.materialize_incremental(end_date=_utc(end))
+
+
+def online_features(
+    store,
+    features: Sequence[str],
+    entity_rows: Sequence[dict],
+    *,
+    with_timestamps: bool = False,
+) -> pd.DataFrame:
+    """Serving-time lookup: the latest materialized values for each entity row, as a frame.
+
+    Parameters
+    ----------
+    store : feast.FeatureStore
+        The store to read.
+    features : list of str
+        ``view:feature`` references.
+    entity_rows : list of dict
+        One ``{join key: value}`` per row wanted.
+    with_timestamps : bool, default False
+        Also return ``<feature>_at`` for each feature: the event timestamp of the value served
+        (UTC; NaT when there is none). Feast does not apply a view's TTL when it reads the online
+        store, so this is how a reader checks freshness.
+
+    Returns
+    -------
+    DataFrame
+        The join keys and the features, one row per entity row, in order.
+    """
     with quiet():
         data = store.get_online_features(features=list(features), entity_rows=list(entity_rows))
-        return pd.DataFrame(data.to_dict())
+        table = pd.DataFrame(data.to_dict(include_event_timestamps=with_timestamps))
+    if with_timestamps:
+        keys = {key for row in entity_rows for key in row}
+        for column in [c for c in table.columns if c.endswith("__ts")]:
+            name = column.removesuffix("__ts")
+            if name not in keys:
+                seconds = table[column].where(table[column] > 0)
+                table[f"{name}_at"] = pd.to_datetime(seconds, unit="s", utc=True)
+            table = table.drop(columns=column)
+    return table
 
 
 def _utc(value: datetime | pd.Timestamp) -> datetime:

@@ -106,7 +106,10 @@ SYLLABUS: tuple[Day, ...] = (
     Day(
         id="day5",
         title="Recommendations: retrieval, ranking and a vector index",
-        case="time holdout, recall@k and NDCG, FAISS and Qdrant, two stages for watch time, cold start, IPS",
+        case=(
+            "time holdout, recall@k and NDCG, FAISS and Qdrant, two stages for watch time, "
+            "cold start, IPS"
+        ),
         notebooks=(
             NotebookSpec(
                 "recommendations.ipynb",

@@ -5,10 +5,11 @@ one learner touch disjoint graded cells, so a lost point can only come from the 
 Wrong: a random split on time-ordered logs; historical CTR that counts the current impression or
 the future, or ignores the prior; NE divided by the wrong entropy; a downsampled model used
 without recalibration; a model fed only stale features; a model never recalibrated; batch rows
-stamped with the day they describe; a feature join on the key without time; online serving that
-materializes values from the future or from later on as_of's day; lookup latency reported in
-seconds; a model that reads the notebook's log instead of the one it is served; a nightly batch
-usable on the day it describes; a model without position; stale features recalibrated on
+stamped with the day they describe; a feature join on the key without time; a long-lived online
+store read without a freshness check (Feast serves every key's last value however old), or one
+that drops a value exactly one TTL old; lookup latency reported in seconds; a model that reads
+the notebook's log instead of the one it is served; a nightly batch usable on the day it
+describes; a model without position; stale features recalibrated on
 yesterday's clicks; downsampling that renumbers the rows. Honest: boosted trees instead of the
 reference's logistic regression, another smoothing prior and penalty, other implementations of
 the point-in-time and the nightly CTR, a design that keeps the campaign budget as a feature.
@@ -253,12 +254,12 @@ STORE_WRONG = {
         ),
     ),
     "join on the key alone": ("pit_join", ["pit_join_test"], None),
-    "materialized up to the future": (
+    "served without a freshness check": (
         "serve_online",
         ["serve_online_test"],
         (
-            "materialize(store, pd.Timestamp(as_of) - ttl, as_of)",
-            'materialize(store, pd.Timestamp("2000-01-01", tz="UTC"), pd.Timestamp.now(tz="UTC"))',
+            'stale = got[f"{name}_at"].isna() | (pd.Timestamp(as_of) - got[f"{name}_at"] > ttl)',
+            'stale = got[f"{name}_at"].isna()  # whatever Feast returns',
         ),
     ),
 }
@@ -266,7 +267,7 @@ STORE_WRONG = {
 
 # more independent mistakes carried by the learners above (disjoint cells)
 STORE_ALSO = {
-    "materialized up to the future": [
+    "served without a freshness check": [
         (
             "latency reported in seconds",
             "lookup_latency",
@@ -279,13 +280,12 @@ STORE_ALSO = {
     ],
     "join on the key alone": [
         (
-            "online store filled to the end of as_of's day",
+            "a value exactly one TTL old dropped",
             "serve_online",
             ["serve_online_test"],
             (
-                "materialize(store, pd.Timestamp(as_of) - ttl, as_of)",
-                "materialize(store, pd.Timestamp(as_of) - ttl, "
-                "pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1))",
+                '(pd.Timestamp(as_of) - got[f"{name}_at"] > ttl)',
+                '(pd.Timestamp(as_of) - got[f"{name}_at"] >= ttl)',
             ),
         ),
     ],
