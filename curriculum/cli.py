@@ -109,6 +109,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from curriculum.console import console, progress_table
+    from curriculum.mock.session import mocks_summary
     from curriculum.progress import next_step, progress, progress_html
     from curriculum.workspace import default_workspace, find_workspace
 
@@ -119,6 +120,7 @@ def cmd_progress(args: argparse.Namespace) -> int:
     items = progress(_course(), workspace)
     console.print(progress_table(items))
     console.print(Text(f"Next: {next_step(items)}", style="bold"))
+    console.print(Text(mocks_summary(workspace)))
     report = Path(args.html) if args.html else workspace / "progress.html"
     report.write_text(progress_html(items), encoding="utf-8")
     console.print(Text(f"Report with a chart: {report}"))
@@ -295,6 +297,41 @@ def cmd_skeleton(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_mock(args: argparse.Namespace) -> int:
+    """Start a timed mock interview: a notebook in the workspace, or in the terminal."""
+    from curriculum.mock import CASES, get_case
+    from curriculum.mock.session import card_text, run_in_terminal, start_mock
+    from curriculum.workspace import default_workspace, find_workspace
+
+    if args.list or not args.case:
+        print("Mock interview cases (mlsd mock CASE):")
+        for case in CASES:
+            lab = f"  [lab: {case.lab_day}]" if case.lab_day else "  [design only]"
+            print(f"  {case.id:<11} {case.prompt}{lab}")
+        return 0
+    try:
+        case = get_case(args.case)
+    except KeyError as exc:
+        raise CourseError(str(exc.args[0])) from None
+    if args.card:
+        print(card_text(case))
+        return 0
+    workspace = Path(args.workspace) if args.workspace else find_workspace()
+    workspace = workspace or default_workspace()
+    if args.terminal:
+        from curriculum.mock.session import RECORD
+
+        run_in_terminal(case.id, record=workspace / RECORD if workspace.is_dir() else None)
+        return 0
+    if not workspace.is_dir():
+        raise CourseError(f"{workspace}: no workspace here (start one with: mlsd lab)")
+    path = start_mock(case.id, workspace)
+    print(
+        f"wrote {path}\nOpen it in JupyterLab (mlsd lab) and run the first cells: the clock starts."
+    )
     return 0
 
 
@@ -502,6 +539,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_skeleton)
+
+    p = sub.add_parser("mock", help="a timed mock interview (a notebook, or --terminal)")
+    p.add_argument("case", nargs="?", metavar="CASE", help="the case (see --list)")
+    p.add_argument("--list", action="store_true", help="list the cases")
+    p.add_argument("--workspace", metavar="DIR", help="your workspace (default: ~/mlsd-lab)")
+    p.add_argument("--terminal", action="store_true", help="run the mock in this terminal")
+    p.add_argument(
+        "--card", action="store_true", help="print the interviewer's card (for a peer, not you)"
+    )
+    p.set_defaults(func=cmd_mock)
 
     p = sub.add_parser("datasets", help="build or verify the committed data files")
     p.add_argument("action", choices=["build", "verify"], help="build: regenerate; verify: check")
