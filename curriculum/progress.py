@@ -52,13 +52,18 @@ def record_check(workspace: Path, checked: Path, result) -> Path:
     return path
 
 
-def load_records(workspace: Path) -> dict:
-    """The recorded checks of a workspace ({} when there are none or the file is unreadable)."""
+def read_json_object(path: Path) -> dict:
+    """The JSON object in `path` ({} when the file is missing, unreadable or not an object)."""
     try:
-        data = json.loads((Path(workspace) / RECORDS).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def load_records(workspace: Path) -> dict:
+    """The recorded checks of a workspace ({} when there are none or the file is unreadable)."""
+    return read_json_object(Path(workspace) / RECORDS)
 
 
 @dataclass

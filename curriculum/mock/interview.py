@@ -22,6 +22,7 @@ from typing import Any
 
 from curriculum.design.document import DesignDocument, is_placeholder
 from curriculum.mock.cases import RUBRIC, TOPIC_WORDS, Case, get_case
+from curriculum.progress import read_json_object
 
 #: the handout's 45-minute plan: step -> (planned start, planned end) in minutes
 PLAN: dict[str, tuple[float, float]] = {
@@ -315,22 +316,14 @@ class Interview:
     def _load(self) -> dict:
         if self._record is None:
             return {}
-        try:
-            data = json.loads(self._record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        entry = data.get(self.mock_id) if isinstance(data, dict) else None
+        entry = read_json_object(self._record).get(self.mock_id)
         return entry if isinstance(entry, dict) and entry.get("case") == self.case.id else {}
 
     def _save(self, **extra: Any) -> None:
         if self._record is None:
             return
-        try:
-            data = json.loads(self._record.read_text(encoding="utf-8"))
-            data = data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            data = {}
-        entry = data.get(self.mock_id, {}) if isinstance(data.get(self.mock_id), dict) else {}
+        data = read_json_object(self._record)
+        entry = data.get(self.mock_id) if isinstance(data.get(self.mock_id), dict) else {}
         entry.update(
             case=self.case.id,
             started=self.started,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,7 @@ import nbformat
 
 from curriculum.mock.cases import Case, get_case
 from curriculum.mock.interview import PLAN, Interview
+from curriculum.progress import read_json_object
 
 #: where a workspace keeps its mocks: the notebooks, and the record of every mock's events
 MOCK_FOLDER = "mocks"
@@ -187,11 +187,7 @@ def run_in_terminal(
 
 def load_mocks(workspace: Path) -> dict:
     """The mocks recorded in a workspace ({} when none)."""
-    try:
-        data = json.loads((Path(workspace) / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_json_object(Path(workspace) / RECORD)
 
 
 def mocks_summary(workspace: Path) -> str:
