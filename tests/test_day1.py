@@ -34,6 +34,63 @@ def kafka(why: str) -> str:
 
 # question -> (test cell, [(mistake, old text, new text)], [(honest alternative, old, new)])
 CASES = {
+    "experiment_power": (
+        "experiment_power_test",
+        [
+            (
+                "a one-sided test",
+                "z = norm.ppf(1 - alpha / 2) + norm.ppf(power)",
+                "z = norm.ppf(1 - alpha) + norm.ppf(power)",
+            ),
+            (
+                "the lift taken as absolute",
+                "p1, p2 = baseline_rate, baseline_rate * (1 + relative_lift)",
+                "p1, p2 = baseline_rate, baseline_rate + relative_lift",
+            ),
+            (
+                "the users of both arms split in two",
+                "/ (p2 - p1) ** 2)",
+                "/ (p2 - p1) ** 2 / 2)",
+            ),
+            (
+                "power forgotten",
+                "z = norm.ppf(1 - alpha / 2) + norm.ppf(power)",
+                "z = norm.ppf(1 - alpha / 2)",
+            ),
+        ],
+        [
+            (
+                "Cohen's h (the arcsine transform statsmodels uses)",
+                "    return math.ceil(z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p2 - p1) ** 2)",
+                "    h = 2 * math.asin(math.sqrt(p2)) - 2 * math.asin(math.sqrt(p1))\n"
+                "    return math.ceil(2 * (z / h) ** 2)",
+            ),
+            (
+                "the variance pooled under the null",
+                "    return math.ceil(z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p2 - p1) ** 2)",
+                "    pooled = (p1 + p2) / 2\n"
+                "    a = norm.ppf(1 - alpha / 2) * math.sqrt(2 * pooled * (1 - pooled))\n"
+                "    b = norm.ppf(power) * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))\n"
+                "    return math.ceil((a + b) ** 2 / (p2 - p1) ** 2)",
+            ),
+        ],
+    ),
+    "randomisation_unit": (
+        "randomisation_unit_test",
+        [
+            (
+                "users randomised in a marketplace that shares drivers",
+                '"eta_marketplace": "switchback"',
+                '"eta_marketplace": "user"',
+            ),
+            (
+                "friends randomised one by one",
+                '"friends_feed": "cluster"',
+                '"friends_feed": "user"',
+            ),
+        ],
+        [],
+    ),
     "framing_drill": (
         "framing_drill_test",
         [
