@@ -150,11 +150,20 @@ def materialize(store, start: datetime | pd.Timestamp, end: datetime | pd.Timest
 def materialize_incremental(store, end: datetime | pd.Timestamp) -> None:
     """The nightly top-up of a long-lived online store: values from the last run's end to `end`.
 
-    The first run of a view starts at ``end - ttl``. A key keeps the last value loaded for it until
-    a newer one replaces it, however old that value grows: Feast does not expire it.
+    The first run of a view starts one TTL before `end`, as Feast's first run does in production.
+    (Feast measures that TTL back from the machine's clock, which would load nothing in the
+    course's simulated past, so this function runs the first window itself.) A key keeps the last
+    value loaded for it until a newer one replaces it, however old that value grows: Feast does
+    not expire it.
     """
+    stop = _utc(end)
     with quiet():
-        store.materialize_incremental(end_date=_utc(end))
+        for view in store.list_feature_views():
+            if view.most_recent_end_time is None:
+                store.materialize(
+                    start_date=stop - view.ttl, end_date=stop, feature_views=[view.name]
+                )
+        store.materialize_incremental(end_date=stop)
 
 
 def online_features(

@@ -18,6 +18,7 @@ from curriculum.feature_store import (  # noqa: E402
     historical_features,
     local_store,
     materialize,
+    materialize_incremental,
     online_features,
 )
 
@@ -75,6 +76,25 @@ def test_retrieval_keeps_rows_and_is_point_in_time_and_quiet(store, capsys):
     assert online["clicks"].iloc[0] == 3 and pd.isna(online["clicks"].iloc[1])
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == "", "Feast's chatter must stay out of notebooks"
+
+
+def test_nightly_top_ups_keep_every_keys_last_value_and_its_time(store):
+    """The first night loads one TTL back from it (not from the machine's clock, which would load
+    nothing of a simulated past); later nights add what was published since; an old value stays,
+    with its event timestamp, for the reader to judge."""
+    materialize_incremental(store, pd.Timestamp("2025-10-02 02:30", tz="UTC"))
+    rows = [{"creative_id": 1}, {"creative_id": 2}, {"creative_id": 9}]
+    first = online_features(store, ["creative_daily:clicks"], rows, with_timestamps=True)
+    assert list(first["clicks"].iloc[:2]) == [1, 0] and pd.isna(first["clicks"].iloc[2])
+    materialize_incremental(store, pd.Timestamp("2025-10-03 02:30", tz="UTC"))
+    materialize_incremental(store, pd.Timestamp("2025-10-20 02:30", tz="UTC"))  # weeks later
+    later = online_features(store, ["creative_daily:clicks"], rows, with_timestamps=True)
+    assert list(later.columns) == ["creative_id", "clicks", "clicks_at"]
+    assert list(later["clicks"].iloc[:2]) == [3, 0], "the last values stay, however old"
+    assert list(later["clicks_at"].iloc[:2]) == list(
+        pd.to_datetime(["2025-10-03 02:00", "2025-10-02 02:00"], utc=True)
+    )
+    assert pd.isna(later["clicks_at"].iloc[2])
 
 
 @pytest.mark.parametrize(
