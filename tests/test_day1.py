@@ -367,6 +367,11 @@ CASES = {
         [
             ("a random split", 'split="time"', 'split="random"'),
             (
+                "a choice with nothing it was chosen against",
+                'rejected="matrix factorisation of users x events",',
+                'rejected="",',
+            ),
+            (
                 "a model budget longer than the page",
                 "latency_budget_ms=80",
                 "latency_budget_ms=500",

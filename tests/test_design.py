@@ -11,6 +11,7 @@ from curriculum.cli import main
 from curriculum.design.document import (
     OFFLINE_METRICS,
     TASK_TYPES,
+    Alternative,
     Data,
     DesignDocument,
     Evaluation,
@@ -19,6 +20,7 @@ from curriculum.design.document import (
     Framing,
     Monitoring,
     Requirements,
+    Scope,
     Serving,
 )
 from curriculum.design.estimates import (
@@ -94,6 +96,10 @@ def good_document() -> DesignDocument:
             "weekly",
             "popular events shown more: explore 5%",
         ),
+        scope=Scope(["the home feed's event list"], ["search", "ticket pricing"]),
+        alternatives=[
+            Alternative("boosted trees", "a deep network", "tabular features, easy to debug")
+        ],
     )
 
 
@@ -116,6 +122,14 @@ def _with(change):
             "business goal",
         ),
         (lambda d: setattr(d.requirements, "scale", ""), "requirements.scale", "numbers"),
+        (lambda d: setattr(d.scope, "in_scope", []), "scope.in_scope", "covers"),
+        (lambda d: setattr(d.scope, "out_of_scope", ["..."]), "scope.out_of_scope", "leaves out"),
+        (lambda d: setattr(d, "alternatives", []), "alternatives.alternatives", "rejected"),
+        (
+            lambda d: setattr(d, "alternatives", [Alternative("boosted trees", "", "fast")]),
+            "alternatives.alternatives",
+            "rejected",
+        ),
         (
             lambda d: setattr(d.framing, "task_type", "clustering"),
             "framing.task_type",

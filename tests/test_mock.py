@@ -90,6 +90,8 @@ def _fraud_design() -> DesignDocument:
             retraining="monthly and on drift",
             feedback_loops="declined payments get no label: keep a small approved holdout",
         ),
+        scope=Scope(["card payments"], ["bank transfers"]),
+        alternatives=[Alternative("boosted trees", "a deep network", "tabular data, fast")],
     )
 
 
@@ -180,8 +182,6 @@ def test_feedback_names_what_was_missed_and_where_the_course_teaches_it():
     good.step("diagram")
     strong = good.finish(
         _fraud_design(),
-        scope=Scope(["card payments"], ["bank transfers"]),
-        alternatives=[Alternative("boosted trees", "a deep network", "tabular data, fast")],
         risks=["a feature store outage: fall back to the rules"],
         next_steps=["a step-up action for the middle band"],
         scores={"formulation": 3, "data": 2},

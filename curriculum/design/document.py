@@ -177,6 +177,24 @@ class Monitoring:
     feedback_loops: str = ""
 
 
+@dataclass
+class Scope:
+    """Step 1: what the design covers and what it leaves out, agreed early with the interviewer."""
+
+    in_scope: list[str] = field(default_factory=list)
+    out_of_scope: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Alternative:
+    """A choice made against another: the option, the one rejected, why, and what it costs."""
+
+    option: str = ""
+    rejected: str = ""
+    why: str = ""
+    cost: str = ""
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something a design document misses or gets wrong, named by step and field."""
@@ -201,6 +219,8 @@ class DesignDocument:
     evaluation: Evaluation = field(default_factory=Evaluation)
     serving: Serving = field(default_factory=Serving)
     monitoring: Monitoring = field(default_factory=Monitoring)
+    scope: Scope = field(default_factory=Scope)
+    alternatives: list[Alternative] = field(default_factory=list)
 
     def validate(self) -> list[Finding]:
         """Return the structural problems of the document (empty when it is complete)."""
@@ -231,6 +251,18 @@ class DesignDocument:
             "scale",
             r.scale,
             "Give the scale in numbers (users, requests per second, data volume).",
+        )
+        need(
+            "scope",
+            "in_scope",
+            self.scope.in_scope,
+            "Say what the design covers (the surfaces, users and decisions it owns).",
+        )
+        need(
+            "scope",
+            "out_of_scope",
+            self.scope.out_of_scope,
+            "Say what it leaves out, so the interviewer can agree or redirect early.",
         )
         need(
             "framing",
@@ -299,6 +331,21 @@ class DesignDocument:
             "Say how the model's own predictions shape its future training data (feedback "
             "loops) and what you do about it, or why there is none.",
         )
+        argued = [
+            a
+            for a in self.alternatives
+            if isinstance(a, Alternative)
+            and not any(is_placeholder(v) for v in (a.option, a.rejected, a.why))
+        ]
+        if not argued:
+            found.append(
+                Finding(
+                    "alternatives",
+                    "alternatives",
+                    "Name at least one choice made against another: Alternative(option, "
+                    "rejected, why, cost), the rejected option and the reason included.",
+                )
+            )
         self._check_substance(found)
         return found
 

@@ -16,11 +16,11 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from curriculum.design.document import DesignDocument, is_placeholder
+from curriculum.design.document import Alternative, DesignDocument, Scope, is_placeholder
 from curriculum.mock.cases import RUBRIC, TOPIC_WORDS, Case, get_case
 from curriculum.progress import read_json_object
 
@@ -36,24 +36,6 @@ PLAN: dict[str, tuple[float, float]] = {
 CHANGE_AT_MINUTE = 30.0
 LENGTH_MINUTES = 45.0
 YOUR_CALL = "Your call: state an assumption (mock.assume('...')) and go on."
-
-
-@dataclass
-class Scope:
-    """What the design covers and what it leaves out, said early."""
-
-    in_scope: list[str] = field(default_factory=list)
-    out_of_scope: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Alternative:
-    """A choice made against another: the option, the one rejected, why, and what it costs."""
-
-    option: str
-    rejected: str
-    why: str
-    cost: str = ""
 
 
 def topics_of(question: str) -> list[str]:
@@ -270,7 +252,15 @@ class Interview:
                 raise ValueError(
                     f"score {name!r} with 1 (weak), 2 (solid) or 3 (strong), not {value!r}"
                 )
-        feedback = self._feedback(design, scope, list(alternatives), list(risks), list(next_steps))
+        alternatives = list(alternatives)
+        if design is not None:  # the scope and alternatives said aloud belong to the document
+            design = replace(
+                design,
+                scope=scope if scope is not None else design.scope,
+                alternatives=alternatives or design.alternatives,
+            )
+            scope, alternatives = design.scope, design.alternatives
+        feedback = self._feedback(design, scope, alternatives, list(risks), list(next_steps))
         feedback.scores = scores
         self.finished = True
         self._save(scores=scores, minutes=round(feedback.minutes, 2))
