@@ -120,11 +120,13 @@ def check_entity_frame(frame: Any, join_keys: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def historical_features(store, entity_df: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+def historical_features(store, entity_df: pd.DataFrame, features) -> pd.DataFrame:
     """Point-in-time features for `entity_df` (training data), in its own row order and index.
 
     Each row gets, per feature view, the latest value whose timestamp is at or before the row's
-    ``event_timestamp`` and not older than the view's TTL (else a missing value).
+    ``event_timestamp`` and not older than the view's TTL (else a missing value). `features` is a
+    list of ``view:feature`` references or a ``feast.FeatureService`` (its on-demand features are
+    computed from the retrieved values).
 
     Raises
     ------
@@ -135,7 +137,7 @@ def historical_features(store, entity_df: pd.DataFrame, features: Sequence[str])
     frame = check_entity_frame(entity_df, keys).reset_index(drop=True)
     frame["__row"] = range(len(frame))
     with quiet():
-        out = store.get_historical_features(entity_df=frame, features=list(features)).to_df()
+        out = store.get_historical_features(entity_df=frame, features=_features(features)).to_df()
     out = out.sort_values("__row").drop(columns="__row")
     out.index = entity_df.index
     return out
@@ -168,7 +170,7 @@ def materialize_incremental(store, end: datetime | pd.Timestamp) -> None:
 
 def online_features(
     store,
-    features: Sequence[str],
+    features,
     entity_rows: Sequence[dict],
     *,
     with_timestamps: bool = False,
@@ -179,8 +181,8 @@ def online_features(
     ----------
     store : feast.FeatureStore
         The store to read.
-    features : list of str
-        ``view:feature`` references.
+    features : list of str or feast.FeatureService
+        ``view:feature`` references, or a feature service.
     entity_rows : list of dict
         One ``{join key: value}`` per row wanted.
     with_timestamps : bool, default False
@@ -194,7 +196,9 @@ def online_features(
         The join keys and the features, one row per entity row, in order.
     """
     with quiet():
-        data = store.get_online_features(features=list(features), entity_rows=list(entity_rows))
+        data = store.get_online_features(
+            features=_features(features), entity_rows=list(entity_rows)
+        )
         table = pd.DataFrame(data.to_dict(include_event_timestamps=with_timestamps))
     if with_timestamps:
         keys = {key for row in entity_rows for key in row}
@@ -213,11 +217,30 @@ def _utc(value: datetime | pd.Timestamp) -> datetime:
     return stamp.to_pydatetime()
 
 
-def _join_keys(store, features: Sequence[str]) -> list[str]:
-    """The join keys of the feature views that `features` (``view:feature``) come from."""
+def _features(features):
+    """Feast's `features` argument: a FeatureService as it is, references as a list."""
+    from feast import FeatureService
+
+    return features if isinstance(features, FeatureService) else list(features)
+
+
+def _join_keys(store, features) -> list[str]:
+    """The join keys of the views `features` come from (references or a feature service).
+
+    On-demand views have none of their own: they are computed from other views' values.
+    """
+    from feast import FeatureService
+
+    if isinstance(features, FeatureService):
+        names = [projection.name for projection in features.feature_view_projections]
+    else:
+        names = list(dict.fromkeys(f.split(":", 1)[0] for f in features))
     keys: list[str] = []
     with quiet():
-        for name in dict.fromkeys(f.split(":", 1)[0] for f in features):
+        on_demand = {v.name for v in store.list_on_demand_feature_views()}
+        for name in names:
+            if name in on_demand:
+                continue
             view = store.get_feature_view(name)
             for column in view.entity_columns:
                 if column.name not in keys:

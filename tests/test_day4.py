@@ -7,7 +7,9 @@ the future, or ignores the prior; NE divided by the wrong entropy; a downsampled
 without recalibration; a model fed only stale features; a model never recalibrated; batch rows
 stamped with the day they describe; a feature join on the key without time; a long-lived online
 store read without a freshness check (Feast serves every key's last value however old), or one
-that drops a value exactly one TTL old; lookup latency reported in seconds; a model that reads
+that drops a value exactly one TTL old; an on-demand smoothed CTR that loses the prior for a
+creative never shown, or reads its constants from outside the function (Feast rebuilds it from
+its source); lookup latency reported in seconds; a model that reads
 the notebook's log instead of the one it is served; a nightly batch usable on the day it
 describes; a model without position; stale features recalibrated on
 yesterday's clicks; downsampling that renumbers the rows. Honest: boosted trees instead of the
@@ -267,7 +269,35 @@ STORE_WRONG = {
 
 # more independent mistakes carried by the learners above (disjoint cells)
 STORE_ALSO = {
+    "batch stamped with its own day": [
+        (
+            "a smoothed CTR that loses the prior for a creative never shown",
+            "ctr_service",
+            ["ctr_service_test"],
+            (
+                'clicks = inputs["clicks"].astype(float).fillna(0.0)',
+                'clicks = inputs["clicks"].astype(float)',
+            ),
+        ),
+    ],
     "served without a freshness check": [
+        (
+            "smoothing constants read from the notebook (Feast rebuilds the function from its "
+            "source, where they do not exist)",
+            "ctr_service",
+            ["ctr_service_test"],
+            (
+                (
+                    "    view = store.get_feature_view(view_name)\n",
+                    "    view = store.get_feature_view(view_name)\n"
+                    "    prior, strength = 0.02, 20.0\n",
+                ),
+                (
+                    "(clicks + 20.0 * 0.02) / (shown + 20.0)",
+                    "(clicks + strength * prior) / (shown + strength)",
+                ),
+            ),
+        ),
         (
             "latency reported in seconds",
             "lookup_latency",
@@ -349,7 +379,8 @@ def test_feature_store_wrong_answers_lose_points(course, tmp_path):
         )
         answers = {question: code}
         for _, also, _, change in STORE_ALSO.get(name, []):
-            answers[also] = _code(course, STORE, also, change)
+            changes = change if isinstance(change[0], tuple) else (change,)
+            answers[also] = _code(course, STORE, also, *changes)
         learners[name] = reference_learner_with(course, DAY, STORE, answers)
     grades = _grade(course, STORE, learners, tmp_path)
     for name, (_, cells, _) in STORE_WRONG.items():
