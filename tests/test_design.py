@@ -123,6 +123,14 @@ def _with(change):
         ),
         (lambda d: setattr(d.requirements, "scale", ""), "requirements.scale", "numbers"),
         (lambda d: setattr(d.scope, "in_scope", []), "scope.in_scope", "covers"),
+        (
+            lambda d: (
+                setattr(d.requirements, "constraints", ["the page loads in under 150 ms"]),
+                setattr(d.serving, "latency_budget_ms", 300),
+            ),
+            "serving.latency_budget_ms",
+            "at most 150 ms",
+        ),
         (lambda d: setattr(d.scope, "out_of_scope", ["..."]), "scope.out_of_scope", "leaves out"),
         (lambda d: setattr(d, "alternatives", []), "alternatives.alternatives", "rejected"),
         (

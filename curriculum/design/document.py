@@ -316,6 +316,17 @@ class DesignDocument:
                     "An online system needs a latency budget in milliseconds.",
                 )
             )
+        stated = self._stated_milliseconds()
+        if s.mode in ("online", "hybrid") and s.latency_budget_ms and stated:
+            if s.latency_budget_ms > max(stated):
+                found.append(
+                    Finding(
+                        "serving",
+                        "latency_budget_ms",
+                        f"The serving budget ({s.latency_budget_ms:g} ms) is longer than any time "
+                        f"your requirements allow (at most {max(stated):g} ms): make them agree.",
+                    )
+                )
         need("serving", "fallback", s.fallback, "Say what is served when the model fails.")
         need(
             "monitoring",
@@ -347,6 +358,20 @@ class DesignDocument:
                 )
             )
         self._check_substance(found)
+        return found
+
+    def _stated_milliseconds(self) -> list[float]:
+        """The times in milliseconds (or seconds) the requirements state, e.g. "under 200 ms"."""
+        texts = [self.requirements.scale, *self.requirements.constraints]
+        found: list[float] = []
+        for text in texts:
+            if not isinstance(text, str):
+                continue
+            for number, unit in re.findall(
+                r"(\d[\d,]*(?:\.\d+)?)\s*(ms|milliseconds?|s|sec|seconds?)\b", text.lower()
+            ):
+                value = float(number.replace(",", ""))
+                found.append(value if unit.startswith("m") else value * 1000.0)
         return found
 
     #: text fields that must say something, and the fewest distinct words that can ("2-week A/B")
