@@ -207,9 +207,9 @@ def make_interactions(
         user_activity,
     )
     taste = _taste(user_factors, topic_centres, user, item_topic[item])
-    logit = taste + quality[item] + appeal[item]
+    logit = _click_logit(taste, quality[item], appeal[item])
     clicked = rng.uniform(size=n) < sigmoid(logit - CLICK_OFFSET)
-    completion = sigmoid(taste + quality[item] - BAIT * appeal[item] - COMPLETION_OFFSET)
+    completion = _completion(taste, quality[item], appeal[item])
     del taste
     share = rng.beta(np.maximum(4 * completion, 1e-3), np.maximum(4 * (1 - completion), 1e-3))
     watch = np.where(clicked, np.maximum(np.round(length[item] * share, 1), 0.1), 0.0)
@@ -259,6 +259,17 @@ def _taste(
     """taste_u · centre(topic) for each (user, topic) pair, through the small user x topic table."""
     table = user_factors @ topic_centres.T
     return table[users, topics]
+
+
+# the two formulas of the generating process, shared by the log and by the oracles (which pass
+# a users x items taste and per-item rows: the same arithmetic, broadcast)
+def _click_logit(taste: np.ndarray, quality: np.ndarray, appeal: np.ndarray) -> np.ndarray:
+    return taste + quality + appeal
+
+
+def _completion(taste: np.ndarray, quality: np.ndarray, appeal: np.ndarray) -> np.ndarray:
+    """The mean share of an item watched after a click."""
+    return sigmoid(taste + quality - BAIT * appeal - COMPLETION_OFFSET)
 
 
 def _log_impressions(
@@ -371,18 +382,20 @@ def _oracle_parts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Taste (users x items), quality, appeal and length of the items."""
     latent = _latent(interactions)
+    catalogue = interactions.attrs["catalogue"]
     items = np.asarray(item_ids, dtype=np.int64)
-    topic = np.asarray(interactions.attrs["catalogue"]["item_topic"])[items]
-    table = (
-        np.asarray(latent["user_factors"])[np.asarray(user_ids, dtype=np.int64)]
-        @ np.asarray(latent["topic_centres"]).T
+    users = np.asarray(user_ids, dtype=np.int64)
+    taste = _taste(
+        np.asarray(latent["user_factors"]),
+        np.asarray(latent["topic_centres"]),
+        users[:, None],
+        np.asarray(catalogue["item_topic"])[items][None, :],
     )
-    length = np.asarray(interactions.attrs["catalogue"]["item_length_seconds"])[items]
     return (
-        table[:, topic],
+        taste,
         np.asarray(latent["item_quality"])[items],
         np.asarray(latent["item_appeal"])[items],
-        length,
+        np.asarray(catalogue["item_length_seconds"])[items],
     )
 
 
@@ -409,7 +422,7 @@ def oracle_scores(
         If the frame does not carry the latent factors (e.g. it was rebuilt from scratch).
     """
     taste, quality, appeal, _ = _oracle_parts(interactions, user_ids, item_ids)
-    return taste + (quality + appeal)[None, :]
+    return _click_logit(taste, quality, appeal)
 
 
 def oracle_click_probability(
@@ -461,9 +474,8 @@ def oracle_expected_watch(
         If the frame does not carry the latent factors.
     """
     taste, quality, appeal, length = _oracle_parts(interactions, user_ids, item_ids)
-    click = sigmoid(taste + (quality + appeal - CLICK_OFFSET)[None, :])
-    completion = sigmoid(taste + (quality - BAIT * appeal - COMPLETION_OFFSET)[None, :])
-    return click * completion * length[None, :]
+    click = sigmoid(_click_logit(taste, quality, appeal) - CLICK_OFFSET)
+    return click * _completion(taste, quality, appeal) * length
 
 
 def baseline_scores(train: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
