@@ -260,13 +260,14 @@ class Interview:
                 alternatives=alternatives or design.alternatives,
             )
             scope, alternatives = design.scope, design.alternatives
-        feedback = self._feedback(design, scope, alternatives, list(risks), list(next_steps))
-        feedback.scores = scores
+        feedback = self._feedback(
+            design, scope, alternatives, list(risks), list(next_steps), scores
+        )
         self.finished = True
         self._save(scores=scores, minutes=round(feedback.minutes, 2))
         return feedback
 
-    def _feedback(self, design, scope, alternatives, risks, next_steps) -> Feedback:
+    def _feedback(self, design, scope, alternatives, risks, next_steps, scores) -> Feedback:
         case, now = self.case, self.minutes()
         order = sorted(self.steps.items(), key=lambda item: item[1])
         spent = {
@@ -280,10 +281,11 @@ class Interview:
         numbers = [a["minute"] for a in self.assumptions if re.search(r"\d", a["text"])]
         asked_topics = {t for q in self.asked for t in q["topics"]}
         missed_topics = [t for t in case.must_ask if t not in asked_topics]
-        checks = _signals(case, design, scope, alternatives, self.assumptions, self.steps)
+        found = design.validate() if design is not None else []
+        checks = _signals(case, design, found, scope, alternatives, bool(numbers), self.steps)
         covered = [name for name, ok in checks if ok]
         missed = [(name, _where(case, name)) for name, ok in checks if not ok]
-        findings = [str(f) for f in design.validate()] if design is not None else []
+        findings = [str(f) for f in found]
         if not risks or is_placeholder(list(risks)):
             findings.append("[risks] What could go wrong with this design, and what is the plan?")
         if not next_steps or is_placeholder(list(next_steps)):
@@ -299,7 +301,7 @@ class Interview:
             covered=covered,
             missed=missed,
             findings=findings,
-            scores={},
+            scores=scores,
         )
 
     # -- the record ----------------------------------------------------------------------------
@@ -329,16 +331,20 @@ class Interview:
         self._record.write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
-def _signals(case, design, scope, alternatives, assumptions, steps) -> list[tuple[str, bool]]:
-    """(signal, covered) for what an interviewer listens for, judged on the answer's structure."""
+def _signals(
+    case, design, found, scope, alternatives, said_numbers, steps
+) -> list[tuple[str, bool]]:
+    """(signal, covered) for what an interviewer listens for, judged on the answer's structure.
+
+    `found` holds the design's ``validate()`` findings; `said_numbers`, whether an assumption
+    stated a number.
+    """
 
     def given(value: object) -> bool:
         return not is_placeholder(value)
 
     d = design
-    numbers = any(re.search(r"\d", a["text"]) for a in assumptions)
-    if d is not None and re.search(r"\d", d.requirements.scale or ""):
-        numbers = True
+    numbers = said_numbers or bool(d is not None and re.search(r"\d", d.requirements.scale or ""))
     diagram = steps.get("diagram")
     out = [
         ("estimates: numbers with their assumptions", numbers),
@@ -352,7 +358,7 @@ def _signals(case, design, scope, alternatives, assumptions, steps) -> list[tupl
             any(given(a.option) and given(a.rejected) and given(a.why) for a in alternatives),
         ),
     ]
-    metric_findings = [] if d is None else [f for f in d.validate() if f.field == "offline_metrics"]
+    metric_findings = [f for f in found if f.field == "offline_metrics"]
     checks: list[tuple[str, Callable[[DesignDocument], bool]]] = [
         (
             "metric: offline metrics that fit the case",
