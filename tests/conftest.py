@@ -180,6 +180,16 @@ def grade_learners(
             course, day, spec, {question: code for question, _, code in cases.values()}
         )
     grades = grade_students(course, day, students, tmp_path)
+    if os.environ.get("MLSD_SHOW_GRADES"):  # while measuring a change: every learner's losses
+        with open(os.environ["MLSD_SHOW_GRADES"], "a", encoding="utf-8") as log:
+            for i, label in enumerate(learners):
+                grade = grades[f"s{i}"][spec.filename]
+                lost = {
+                    q.grade_id: q.message[:200]
+                    for q in grade.questions
+                    if q.autograded and q.points < q.max_points
+                }
+                log.write(f"{label}: error={grade.error!r} lost={lost}\n")
     for i, (label, cases) in enumerate(learners.items()):
         grade = grades[f"s{i}"][spec.filename]
         kinds = {name in wrong for name in cases}

@@ -265,6 +265,47 @@ def test_ads_position_bias_lowers_ctr_down_the_page(impressions):
     assert by_position.is_monotonic_decreasing
 
 
+def test_ads_requests_fill_slots_from_the_top(impressions):
+    requests = impressions.groupby("request_id")
+    assert (requests["position"].min() == 1).all(), "every request starts at the top slot"
+    size, top = requests["position"].size(), requests["position"].max()
+    assert (top == size).all(), "a request's slots are 1..k with no gap"
+    shared = requests[["timestamp", "user_id", "device"]].nunique()
+    assert (shared == 1).all().all(), "the ads of one request share its time, user and device"
+    assert not requests["creative_id"].apply(lambda c: c.duplicated().any()).any()
+    # each deeper slot is seen on fewer requests: 1-4 slots, each as often
+    share = impressions["position"].value_counts(normalize=True).sort_index()
+    assert np.allclose(share.to_numpy(), [0.4, 0.3, 0.2, 0.1], atol=0.01)
+
+
+def test_ads_logging_policy_puts_better_ads_on_top(impressions):
+    """The earlier model ranked by bid x its pCTR: the raw slot CTRs overstate the slot's effect."""
+    from curriculum.datasets.ads import POSITION_EFFECT
+
+    slot = impressions["position"].to_numpy()
+    quality = impressions["oracle_p_click"] / np.exp(POSITION_EFFECT[slot - 1])  # slot removed
+    by_slot = quality.groupby(slot).mean()
+    assert by_slot[1] > 1.2 * by_slot[4], "the ads shown at the top are better ads"
+    raw = impressions.groupby("position")["click"].mean()
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    assert logit(raw[4]) - logit(raw[1]) < POSITION_EFFECT[3] - POSITION_EFFECT[0] - 0.1
+
+
+def test_ads_drift_moves_each_creative_apart_from_the_rest():
+    """With drift, a creative's true click rate wanders from day to day around the common level."""
+
+    def spread(drift):
+        frame = make_ad_impressions(60_000, days=21, drift=drift, fatigue=0.0, random_state=4)
+        daily = frame.groupby(["creative_id", frame["timestamp"].dt.floor("D")])["oracle_p_click"]
+        logit = np.log(daily.mean()).unstack()
+        change = (logit.iloc[:, 14] - logit.iloc[:, 7]).dropna()
+        return float((change - change.mean()).std())
+
+    # a week of daily steps of sd 0.2 adds about 7 x 0.2^2 = 0.28 to the variance of the change
+    # (the change also varies without drift: each day's users differ)
+    assert 0.15 < spread(0.2) ** 2 - spread(0.0) ** 2 < 0.45
+
+
 @pytest.mark.parametrize(
     "bad, name",
     [
@@ -272,6 +313,7 @@ def test_ads_position_bias_lowers_ctr_down_the_page(impressions):
         ({"fatigue": -0.1}, "fatigue"),
         ({"launch_share": True}, "launch_share"),
         ({"fatigue": "x"}, "fatigue"),
+        ({"drift": -0.2}, "drift"),
     ],
 )
 def test_ads_world_parameters_are_checked(bad, name):
