@@ -3,19 +3,19 @@
 Each learner answers like the reference except for the mistakes named in their case; the cases of
 one learner touch disjoint graded cells, so a lost point can only come from the mistake it tests.
 Wrong: a random split on time-ordered logs; historical CTR that counts the current impression or
-the future, or ignores the prior; NE divided by the wrong entropy; a downsampled model used
-without recalibration; a model fed only stale features; a model never recalibrated; batch rows
-stamped with the day they describe; a feature join on the key without time; a long-lived online
-store read without a freshness check (Feast serves every key's last value however old), or one
-that drops a value exactly one TTL old; an on-demand smoothed CTR that loses the prior for a
-creative never shown, or reads its constants from outside the function (Feast rebuilds it from
-its source); lookup latency reported in seconds; a model that reads
-the notebook's log instead of the one it is served; a nightly batch usable on the day it
-describes; a model without position; stale features recalibrated on
-yesterday's clicks; a hashed-id logistic regression without historical CTRs; downsampling that
-renumbers the rows. Honest: boosted trees instead of the
-reference's logistic regression, another smoothing prior and penalty, other implementations of
-the point-in-time and the nightly CTR, a design that keeps the campaign budget as a feature.
+the future, or ignores the prior; NE divided by the wrong entropy; bucket contamination averaged
+over distinct values; a downsampled model used without recalibration; a model fed only stale
+features; a model never recalibrated; batch rows stamped with the day they describe; a feature join
+on the key without time; a long-lived online store read without a freshness check (Feast serves
+every key's last value however old), or one that drops a value exactly one TTL old; an on-demand
+smoothed CTR that loses the prior for a creative never shown, or reads its constants from outside
+the function (Feast rebuilds it from its source); lookup latency reported in seconds; a model that
+reads the notebook's log instead of the one it is served; a nightly batch usable on the day it
+describes; a model without position; stale features recalibrated on yesterday's clicks; a hashed-id
+logistic regression without historical CTRs; downsampling that renumbers the rows. Honest: boosted
+trees instead of the reference's logistic regression, another smoothing prior and penalty, other
+implementations of the point-in-time and the nightly CTR and of bucket contamination, a design that
+keeps the campaign budget as a feature.
 """
 
 from __future__ import annotations
@@ -90,6 +90,18 @@ NIGHTLY_SEARCHSORTED = '''def nightly_ctr(requests, log, key, prior_ctr, prior_s
     shown = np.where(ok, totals["count"].to_numpy(float)[safe], 0.0)
     ctr = (clicks + prior_strength * prior_ctr) / (shown + prior_strength)
     return pd.DataFrame({"ctr": ctr, "impressions": shown}, index=requests.index)
+'''
+CONTAMINATION_BINCOUNT = '''def bucket_contamination(values, n_buckets):
+    """Each impression's bucket, then its bucket's size and its own value's count."""
+    keys = np.array([str(v) for v in values])
+    if keys.size == 0:
+        return 0.0
+    distinct, value_of = np.unique(keys, return_inverse=True)
+    hashes = np.array([murmurhash3_32(v, positive=True) % n_buckets for v in distinct])
+    bucket_of = hashes[value_of]
+    per_bucket = np.bincount(bucket_of, minlength=n_buckets)[bucket_of]
+    per_value = np.bincount(value_of)[value_of]
+    return float(np.mean(1 - per_value / per_bucket))
 '''
 JOIN_ON_KEY = '''def pit_join(entity_df, daily, key, ttl):
     """The latest value of each key, whatever the row's time (a join on the key alone)."""
@@ -239,6 +251,14 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
         ),
     },
     "never recalibrated": {  # measured: 0.88x the week's clicks (0.78-1.03 on four worlds)
+        "contamination averaged over distinct values, not impressions": (
+            "bucket_contamination",
+            ["bucket_contamination_test"],
+            (
+                "    return float(np.sum(own * (in_bucket - own) / in_bucket) / own.sum())",
+                "    return float(np.mean((in_bucket - own) / in_bucket))",
+            ),
+        ),
         "no daily recalibration": (
             "ctr_model",
             ["ctr_calibrated"],
@@ -279,7 +299,12 @@ CTR_HONEST = {  # student -> {case: (question, cells that must keep full marks, 
             NIGHTLY_SEARCHSORTED,
         ),
     },
-    "another prior and penalty": {  # two honest changes to one answer: one kernel fewer to run
+    "another prior and penalty": {  # honest changes to several answers: fewer kernels to run
+        "contamination from np.unique and a bincount": (
+            "bucket_contamination",
+            ["bucket_contamination_test"],
+            CONTAMINATION_BINCOUNT,
+        ),
         "smoothing with 50 pseudo-impressions, a stronger L2 penalty": (
             "ctr_model",
             MODEL,
