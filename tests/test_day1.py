@@ -75,6 +75,38 @@ CASES = {
             ),
         ],
     ),
+    "canary_verdict": (
+        "canary_verdict_test",
+        [
+            (
+                "not significantly worse taken as safe: no wait",
+                '    if p_canary - p_control + z * se < tolerance:\n        return "promote"\n'
+                '    return "wait"',
+                '    return "promote"',
+            ),
+            (
+                "min_requests ignored",
+                '    if canary_requests < min_requests:\n        return "wait"\n',
+                "",
+            ),
+            (
+                "promoted only when better than the control (superiority, not non-inferiority)",
+                "    if p_canary - p_control + z * se < tolerance:",
+                "    if p_canary - p_control + z * se < 0:",
+            ),
+        ],
+        [
+            (
+                "the standard error pooled over both arms",
+                "    se = math.sqrt(p_control * (1 - p_control) / control_requests + p_canary * "
+                "(1 - p_canary) / canary_requests)",
+                "    pooled = (control_errors + canary_errors) / "
+                "(control_requests + canary_requests)\n"
+                "    se = math.sqrt(pooled * (1 - pooled) * "
+                "(1 / control_requests + 1 / canary_requests))",
+            ),
+        ],
+    ),
     "randomisation_unit": (
         "randomisation_unit_test",
         [
