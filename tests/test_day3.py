@@ -1,16 +1,17 @@
 """Day 3: plausible wrong answers lose points under real autograding; honest alternatives don't.
 
-Each learner answers every question like the reference solution except for a few plausible
-mistakes on questions that do not feed each other (a window that includes the current payment
-or leaves out the payment exactly at its start, a chargeback arriving at as_of read as unknown,
-a median over the card's whole history, labels read from the future, no wait for label
-maturity, oversampling before the split, accuracy sold as PR-AUC, one score threshold for every
-amount, no step-up, drift decided by a p-value, KS on flags and counts, PSI on separate
-histograms, a monitor that peeks at the day it reports, assumes sorted input, waits a month or
-pages on noise, no velocity features, a merchant fraud rate fitted on the notebook's payments
-inside the model, a rebalanced or immature model that is not calibrated), so a lost point can
-only come from a mistake: every other autograded cell keeps full marks. Honest alternatives keep
-every point. Learners are graded in a few batches (one nbgrader run each) to keep the suite fast.
+Each learner answers every question like the reference solution except for a few plausible mistakes
+on questions that do not feed each other (a window that includes the current payment or leaves out
+the payment exactly at its start, a chargeback arriving at as_of read as unknown, a median over the
+card's whole history, labels read from the future, no wait for label maturity, oversampling before
+the split, accuracy sold as PR-AUC, one score threshold for every amount, no step-up, false
+declines counted over fraud too or over unused categories, drift decided by a p-value, KS on flags
+and counts, PSI on separate histograms, a monitor that peeks at the day it reports, assumes sorted
+input, waits a month or pages on noise, no velocity features, a merchant fraud rate fitted on the
+notebook's payments inside the model, a rebalanced or immature model that is not calibrated), so a
+lost point can only come from a mistake: every other autograded cell keeps full marks. Honest
+alternatives keep every point. Learners are graded in a few batches (one nbgrader run each) to keep
+the suite fast.
 """
 
 from __future__ import annotations
@@ -89,6 +90,16 @@ def velocity_features(tx):
     out["amount_vs_median"] = df["amount"] / median
     return out.reindex(tx.index)
 """
+FRICTION_CROSSTAB = '''def friction_by_group(is_fraud, actions, groups):
+    """Shares from a crosstab of the legitimate payments, normalised by group."""
+    legit = ~np.asarray(is_fraud).astype(bool)
+    g, a = np.asarray(groups, dtype=object)[legit], np.asarray(actions)[legit]
+    shares = pd.crosstab(g, a, normalize="index")
+    out = pd.DataFrame({"legit": pd.Series(g).value_counts()})
+    for column, action in (("declined", "decline"), ("stepped_up", "step_up")):
+        out[column] = shares[action] if action in shares else 0.0
+    return out
+'''
 PSI_PANDAS = """def psi(expected, actual, bins=10):
     expected, actual = pd.Series(expected, dtype=float), pd.Series(actual, dtype=float)
     if expected.nunique() <= bins:  # a discrete feature: one bin per value
@@ -190,6 +201,23 @@ def _wrong(course):
                     "(1 - p) * stepup_cost + p * (1 - stepup_catch) * amount,",
                     "np.full(p.shape, np.inf),  # never step up",
                 ),
+            ),
+        ),
+        "fraud counted among the false declines": (
+            "friction_by_group",
+            ["friction_by_group_test"],
+            v("friction_by_group", ('    legit = frame[~frame["fraud"]]', "    legit = frame")),
+        ),
+        "unused categories reported as groups": (
+            "friction_by_group",
+            ["friction_by_group_test"],
+            v(
+                "friction_by_group",
+                (
+                    '"group": groups.to_numpy() if isinstance(groups, pd.Series) else groups}',
+                    '"group": groups}',
+                ),
+                ('groupby("group", observed=True)', 'groupby("group", observed=False)'),
             ),
         ),
         "no wait for label maturity": (
@@ -362,6 +390,11 @@ def _honest(course):
             ["payment_decisions_test"],
             DECIDE_LOOP,
         ),
+        "friction from a normalised crosstab": (
+            "friction_by_group",
+            ["friction_by_group_test"],
+            FRICTION_CROSSTAB,
+        ),
         "a monitor on the score PSI alone": (
             "drift_monitor",
             ["drift_monitor_test"],
@@ -438,6 +471,7 @@ BATCHES = {
             "no wait for label maturity",
             "approve or decline, never step up",
             "PSI on separate histograms",
+            "fraud counted among the false declines",
         ],
         [
             "velocity with numpy searchsorted",
@@ -445,6 +479,7 @@ BATCHES = {
             "chi-square table from pd.crosstab",
             "a monitor on the score PSI alone",
             "extra-trees model",
+            "friction from a normalised crosstab",
         ],
     ],
     "b": [
@@ -462,6 +497,7 @@ BATCHES = {
         [
             "a rebalanced model left uncalibrated",
             "a monitor that assumes the payments come sorted by time",
+            "unused categories reported as groups",
         ],
         ["PSI with pandas bins"],
         [
