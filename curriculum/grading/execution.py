@@ -67,6 +67,7 @@ class Run:
     reason: str = ""  # why execution stopped early, if it did
     truncated_mb: float = 0.0  # output dropped beyond the budget
     lost_outputs: int = 0  # cells with a message above the size cap (dropped unread)
+    memory_kills: int = 0  # processes the cgroup's OOM killer stopped
     regrade: list[str] = field(default_factory=list)  # stops that were the busy machine's fault
     timings: list[tuple[str, float]] = field(default_factory=list)  # step → seconds
 
@@ -275,6 +276,7 @@ class NotebookRun:
             for log in logs:
                 log.close()
             if self.cgroup is not None:
+                self.run.memory_kills = self.cgroup.oom_kills()
                 self.cgroup.remove()
             self.run.timed("stop kernels", start)
         if self.budget.dropped:

@@ -131,6 +131,11 @@ def _run(job: GradeJob) -> NotebookGrade:
             f"outputs dropped: {run.lost_outputs} cell(s) sent a message larger than "
             f"{job.limits.message_bytes / 2**20:.0f} MB"
         )
+    if run.memory_kills and "memory" not in run.reason:
+        notes.append(
+            f"memory limit hit: {run.memory_kills} process(es) the notebook started were stopped "
+            f"for using more than {job.limits.memory_mb} MB (the kernel and its processes together)"
+        )
     if run.truncated_mb:
         notes.append(
             f"outputs truncated: {run.truncated_mb:.1f} MB more than the "

@@ -226,6 +226,21 @@ class Cgroup:
         except (OSError, ValueError):
             return False
 
+    def oom_kills(self) -> int:
+        """How many processes the kernel's OOM killer stopped in this group (0 if unknown).
+
+        Unlike :meth:`oom_killed` this ignores reclaimed page cache, which an honest notebook
+        that reads large files may also cause.
+        """
+        memory = self.dirs[0]
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        try:
+            lines = (memory / name).read_text().splitlines()
+        except OSError:
+            return 0
+        counts = [line.split() for line in lines if line.startswith("oom_kill ")]
+        return sum(int(c[1]) for c in counts if len(c) == 2 and c[1].isdigit())
+
     def pids(self) -> list[int]:
         """The processes in the group now."""
         found: set[int] = set()
