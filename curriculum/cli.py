@@ -224,6 +224,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         console.print("… Day 5's retrieval: exact search, FAISS HNSW and Qdrant's local mode")
         console.print(vector_index_table(benchmark_vector_index()))
         return 0
+    if args.search:
+        from curriculum.bench import benchmark_search
+        from curriculum.console import search_table
+
+        console.print("… Day 6's retrieval: BM25 (bm25s), TF-IDF and LSA vectors")
+        console.print(search_table(benchmark_search()))
+        return 0
     if not args.skip_datasets and not args.grading:
         console.print(f"… data generators at {args.rows:,} rows, {args.repeat} timed runs each")
         console.print(generators_table(benchmark_generators(args.rows, args.repeat)))
@@ -514,6 +521,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--vector-index",
         action="store_true",
         help="only time Day 5's retrieval: exact search, FAISS HNSW and Qdrant local mode",
+    )
+    p.add_argument(
+        "--search",
+        action="store_true",
+        help="only time Day 6's retrieval: BM25 (bm25s), TF-IDF cosine and LSA vectors",
     )
     p.add_argument(
         "--grading",

@@ -265,6 +265,22 @@ def vector_index_table(rows) -> Table:
     return table
 
 
+def search_table(rows) -> Table:
+    """``mlsd bench --search``: Day 6's retrievers by catalogue size."""
+    table = Table(title="Retrieval (Day 6): recall@100 of each query's exact matches, one thread")
+    for column in ("documents", "method", "build s", "queries/s", "recall@100"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for r in rows:
+        table.add_row(
+            f"{r['documents']:,}",
+            r["method"],
+            f"{r['build_seconds']:.2f}",
+            f"{r['queries_per_second']:,.0f}",
+            f"{r['recall']:.3f}",
+        )
+    return table
+
+
 def generators_table(timings: Iterable[GeneratorTiming]) -> Table:
     """``mlsd bench``: rows per second and peak memory of each data generator."""
     table = Table(title="Data generators (best and median of the timed runs)")

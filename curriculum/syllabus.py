@@ -122,6 +122,25 @@ SYLLABUS: tuple[Day, ...] = (
             ),
         ),
     ),
+    Day(
+        id="day6",
+        title="Search ranking: hybrid retrieval, learning to rank, clicks and interleaving",
+        case=(
+            "BM25 and LSA vectors fused by RRF, LambdaMART on judgments, position bias from "
+            "swaps, rater kappa, team-draft interleaving"
+        ),
+        notebooks=(
+            NotebookSpec(
+                "search.ipynb",
+                quick={
+                    "n_documents": 5_000,
+                    "n_queries": 800,
+                    "n_sessions": 8_000,
+                    "n_judged": 150,
+                },
+            ),
+        ),
+    ),
 )
 
 

@@ -16,9 +16,17 @@ from curriculum.datasets.interactions import (
     oracle_expected_watch,
     oracle_scores,
 )
+from curriculum.datasets.search import (
+    SearchWorld,
+    make_search_world,
+    oracle_examination,
+    oracle_match,
+    oracle_relevance,
+)
 from curriculum.datasets.transactions import baseline_fraud, make_transactions, oracle_fraud
 
 __all__ = [
+    "SearchWorld",
     "baseline_ctr",
     "baseline_eta",
     "baseline_fraud",
@@ -27,12 +35,16 @@ __all__ = [
     "make_ad_impressions",
     "make_eta_trips",
     "make_interactions",
+    "make_search_world",
     "make_transactions",
     "observable",
     "oracle_click_probability",
     "oracle_ctr",
     "oracle_eta",
+    "oracle_examination",
     "oracle_expected_watch",
     "oracle_fraud",
+    "oracle_match",
+    "oracle_relevance",
     "oracle_scores",
 ]

@@ -1,0 +1,182 @@
+"""Day 6: plausible wrong answers lose points under real autograding; honest alternatives don't.
+
+Each learner answers like the reference except for the mistakes named in their case; the cases of
+one learner touch different questions, so a lost point can only come from the mistake it tests.
+Wrong: BM25 alone as retrieval (misses the products named by a synonym: loses retrieval only);
+vectors alone (lose the model codes: every search cell); a ranker without the products' own
+signals (rating, reviews: loses the top tier); reciprocal ranks counted from 0; position bias
+read off click-through by position; an unweighted kappa; interleaving where A always picks first;
+a design without the retrieval stage's metric. Honest: a pointwise regressor of the raters' mean
+grade instead of LambdaMART, fusion with a Counter, kappa from the confusion matrix, and
+interleaving written with explicit counters.
+
+Measured on the hidden shop (seed 6006) and seeds 1-3 (the hidden cells' computations): the
+reference closes 35-42 % of the BM25-to-ideal gap in NDCG@10, a pointwise regressor 43-46 %, the
+ranker without product signals 3-27 %, BM25's own order 3-6 %, vectors alone below BM25; exact-match
+recall@100 is 0.99-1.00 fused, 0.72 for BM25 alone, 0.85-0.88 for vectors alone.
+"""
+
+from __future__ import annotations
+
+from curriculum.syllabus import get_day
+
+from .conftest import answer_variant, grade_learners
+
+DAY = get_day("day6")
+SEARCH = DAY.notebook("search.ipynb")
+QUALITY = ["search_quality_beats_bm25", "search_quality_good"]
+
+FUSED = (
+    "        return np.array([ids[reciprocal_rank_fusion([a, b], n)] for a, b in zip(lex, vec)])"
+)
+BM25_ONLY = (
+    FUSED,
+    "        return np.array([ids[np.r_[a, np.setdiff1d(np.arange(len(ids)), a)[: n - len(a)]]] "
+    "for a in lex])",
+)
+VECTORS_ONLY = (FUSED, "        return ids[vec]")
+NO_SIGNALS = (
+    "                                static[r], np.full(len(r), len(said))])",
+    "                                np.full(len(r), len(said))])",
+)
+POINTWISE = (
+    '    ranker = lgb.LGBMRanker(objective="lambdarank", n_estimators=200, learning_rate=0.05,\n'
+    "                            num_leaves=15, min_child_samples=20, n_jobs=1, random_state=0, "
+    "verbose=-1)\n"
+    "    ranker.fit(X, y, group=[len(g) for g in groups])",
+    "    from sklearn.ensemble import HistGradientBoostingRegressor\n"
+    "    ranker = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, random_state=0)\n"
+    '    ranker.fit(X, pairs["grade"].to_numpy())  # pointwise: the raters\' mean grade',
+)
+RRF_FROM_ZERO = ("enumerate(ranking, start=1)", "enumerate(ranking)")
+RRF_COUNTER = '''def reciprocal_rank_fusion(rankings, n, k=60):
+    """Fused scores in a Counter; most_common keeps the first-met order among ties."""
+    from collections import Counter
+
+    score = Counter()
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            score[item] += 1.0 / (k + rank + 1)
+    return [item for item, _ in score.most_common(n)]
+'''
+NAIVE_PROPENSITY = '''def position_propensity(log):
+    """Click-through by position relative to position 1."""
+    ctr = log.groupby("position")["clicked"].mean()
+    return (ctr / ctr.loc[1]).reindex(range(1, 11)).to_numpy(dtype=float)
+'''
+UNWEIGHTED_KAPPA = ('weights="quadratic"', "weights=None")
+KAPPA_BY_HAND = '''def rater_agreement(grades_a, grades_b):
+    """Weighted kappa from the confusion matrix: 1 - observed / expected quadratic disagreement."""
+    a, b = np.asarray(grades_a, dtype=int), np.asarray(grades_b, dtype=int)
+    levels = np.union1d(a, b)
+    ia, ib = np.searchsorted(levels, a), np.searchsorted(levels, b)
+    m = len(levels)
+    observed = np.zeros((m, m))
+    np.add.at(observed, (ia, ib), 1)
+    expected = np.outer(observed.sum(1), observed.sum(0)) / observed.sum()
+    w = (np.arange(m)[:, None] - np.arange(m)[None, :]) ** 2
+    return float(1 - (w * observed).sum() / (w * expected).sum())
+'''
+A_ALWAYS_FIRST = (
+    'order = ("A", "B") if rng.random() < 0.5 else ("B", "A")',
+    'order = ("A", "B")  # A always picks first',
+)
+INTERLEAVE_COUNTERS = '''def team_draft_interleave(ranking_a, ranking_b, k, seed):
+    """Team draft with explicit pointers into each ranking."""
+    rng = np.random.default_rng(seed)
+    a, b = list(ranking_a), list(ranking_b)
+    pa = pb = 0
+    items, teams = [], []
+    while len(items) < k:
+        first_a = rng.random() < 0.5
+        moved = False
+        for team in ("A", "B") if first_a else ("B", "A"):
+            if len(items) >= k:
+                break
+            if team == "A":
+                while pa < len(a) and a[pa] in items:
+                    pa += 1
+                if pa < len(a):
+                    items.append(a[pa]); teams.append("A"); moved = True
+            else:
+                while pb < len(b) and b[pb] in items:
+                    pb += 1
+                if pb < len(b):
+                    items.append(b[pb]); teams.append("B"); moved = True
+        if not moved:
+            break
+    return items, teams
+'''
+NO_RECALL = (
+    'offline_metrics=["ndcg", "recall_at_k", "mrr"]',
+    'offline_metrics=["ndcg", "mrr"]',
+)
+ALL_SEARCH = [*QUALITY, "search_retrieval", "search_tail_queries"]
+
+WRONG = {  # student -> {case: (question, graded cells that must score 0, change)}
+    "BM25 alone, ranks from 0, naive propensity, unweighted kappa, no recall@k": {
+        "BM25 alone as retrieval": ("build_search", ["search_retrieval"], BM25_ONLY),
+        "reciprocal ranks counted from 0": ("reciprocal_rank_fusion", ["rrf_test"], RRF_FROM_ZERO),
+        "position bias from click-through by position": (
+            "position_propensity",
+            ["position_propensity_test"],
+            NAIVE_PROPENSITY,
+        ),
+        "unweighted kappa": ("rater_agreement", ["rater_agreement_test"], UNWEIGHTED_KAPPA),
+        "a design without the retrieval stage's metric": (
+            "search_design",
+            ["search_design_test"],
+            NO_RECALL,
+        ),
+    },
+    "vectors alone, A always first": {
+        "vectors alone as retrieval": ("build_search", ALL_SEARCH, VECTORS_ONLY),
+        "interleaving where A always picks first": (
+            "team_draft_interleave",
+            ["team_draft_test"],
+            A_ALWAYS_FIRST,
+        ),
+    },
+    "a ranker without product signals": {
+        "a ranker without the rating and reviews": (
+            "build_search",
+            ["search_quality_good"],
+            NO_SIGNALS,
+        ),
+    },
+}
+HONEST = {
+    "pointwise regressor, Counter fusion, kappa by hand, interleaving with counters": {
+        "a pointwise regressor of the mean grade": ("build_search", ALL_SEARCH, POINTWISE),
+        "fusion with a Counter": ("reciprocal_rank_fusion", ["rrf_test"], RRF_COUNTER),
+        "kappa from the confusion matrix": (
+            "rater_agreement",
+            ["rater_agreement_test"],
+            KAPPA_BY_HAND,
+        ),
+        "interleaving with explicit counters": (
+            "team_draft_interleave",
+            ["team_draft_test"],
+            INTERLEAVE_COUNTERS,
+        ),
+    },
+}
+
+
+def _code(course, question, change):
+    """A case's answer: the code itself, or the reference with (old, new) replacements."""
+    if len(change) == 1 and isinstance(change[0], str):
+        return change[0]
+    return answer_variant(course, DAY, SEARCH, question, *change)
+
+
+def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, tmp_path):
+    learners = {
+        student: {
+            name: (question, cells, _code(course, question, change))
+            for name, (question, cells, *change) in cases.items()
+        }
+        for student, cases in {**WRONG, **HONEST}.items()
+    }
+    wrong = {name for cases in WRONG.values() for name in cases}
+    grade_learners(course, DAY, SEARCH, learners, wrong, tmp_path)
