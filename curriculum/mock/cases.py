@@ -329,6 +329,60 @@ CASES: tuple[Case, ...] = (
         lab_day="day5",
     ),
     Case(
+        id="product-search",
+        title="Search of an online shop",
+        prompt="Design the search of an online shop.",
+        facts={
+            "goal": "Shoppers find what they want and buy it: purchases per search, fewer "
+            "searches that end without a click.",
+            "scale": "50M products, ~2,000 searches per second at peak, a long tail of rare "
+            "queries (model numbers, misspellings).",
+            "latency": "300 ms end to end at p99, the page included.",
+            "labels": "Impressions, clicks, add-to-carts and purchases are logged; a rating team "
+            "can judge a few thousand query-product pairs a week on a 0-3 scale.",
+            "existing": "A keyword engine (BM25) with a hand-tuned boost for promoted products.",
+            "data": "The catalogue (titles, attributes, ratings, reviews, price), the search and "
+            "click logs, past purchases.",
+            "privacy": "Search history is personal data; personalisation needs consent.",
+            "platform": "Web and mobile apps; mobile shows six results above the fold.",
+        },
+        must_ask=("goal", "scale", "latency", "labels"),
+        deep_dives=(
+            "A shopper types 'couch' and the catalogue says 'sofa': what finds it?",
+            "Clicks are plentiful, judgments scarce: what do you train on, and what biases the "
+            "clicks?",
+            "Two rankers look alike offline: how do you pick one online without months of A/B?",
+            "Where do the 300 ms go, stage by stage?",
+        ),
+        change="Leadership wants promoted products in the top three of every search.",
+        red_flags=(
+            "Training on raw clicks as if position did not matter.",
+            "One vector index for everything: model numbers and rare tokens get lost.",
+            "Judging the ranker by CTR of the old ranker's logs.",
+        ),
+        lessons={
+            "metric": "Day 6 search.ipynb, B1 (recall of retrieval) and B2 (NDCG@10)",
+            "label": "Day 6 search.ipynb, B3 (position bias) and B4 (rater agreement)",
+            "experiment": "Day 6 search.ipynb, B5 (team-draft interleaving)",
+            "latency": "Day 6 search.ipynb, B6 (the latency budget)",
+            "feedback": "Day 6 search.ipynb, B3 (clicks as labels)",
+            "estimates": _ESTIMATES,
+            "baseline": _BASELINE,
+        },
+        metrics=frozenset({"recall_at_k", "ndcg", "map", "mrr"}),
+        strong_answer=(
+            "Lexical (BM25) and vector retrieval fused (reciprocal rank fusion), then a learned "
+            "ranker (LambdaMART) over a few hundred candidates with query, product and "
+            "query-product features.",
+            "Labels: graded judgments (with rater agreement) and clicks debiased for position "
+            "(swap interventions or a click model); recall@k for retrieval, NDCG@10 for ranking.",
+            "Interleaving to choose between rankers quickly, an A/B test on purchases per "
+            "search to launch; monitor zero-result rate, reformulations and the tail.",
+            "Budget per stage within 300 ms; BM25 order as the fallback when the ranker times out.",
+        ),
+        lab_day="day6",
+    ),
+    Case(
         id="event-recs",
         title="Event recommendations",
         prompt="Design the recommendations of a local-events app (concerts, meetups, classes).",
