@@ -8,6 +8,12 @@ system does).
 from curriculum.datasets._logistic import observable
 from curriculum.datasets.ads import baseline_ctr, make_ad_impressions, oracle_ctr
 from curriculum.datasets.eta import baseline_eta, make_eta_trips, oracle_eta
+from curriculum.datasets.help_center import (
+    HelpCenter,
+    answer_key,
+    injected_passages,
+    make_help_center,
+)
 from curriculum.datasets.interactions import (
     baseline_scores,
     item_catalogue,
@@ -26,14 +32,18 @@ from curriculum.datasets.search import (
 from curriculum.datasets.transactions import baseline_fraud, make_transactions, oracle_fraud
 
 __all__ = [
+    "HelpCenter",
     "SearchWorld",
+    "answer_key",
     "baseline_ctr",
     "baseline_eta",
     "baseline_fraud",
     "baseline_scores",
+    "injected_passages",
     "item_catalogue",
     "make_ad_impressions",
     "make_eta_trips",
+    "make_help_center",
     "make_interactions",
     "make_search_world",
     "make_transactions",
