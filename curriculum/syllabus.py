@@ -141,6 +141,17 @@ SYLLABUS: tuple[Day, ...] = (
             ),
         ),
     ),
+    Day(
+        id="day7",
+        title="A retrieval-augmented assistant: retrieved, assembled, judged and guarded offline",
+        case=(
+            "PII redaction, injection flags, the policy version in force, context in a token "
+            "budget, an answer judge, tokens, cost and KV-cache estimates"
+        ),
+        notebooks=(
+            NotebookSpec("assistant.ipynb", quick={"n_products": 30, "n_questions": 200}),
+        ),
+    ),
 )
 
 

@@ -69,7 +69,9 @@ def test_questions_use_the_customers_words_and_faqs_pair_them(center):
 def test_injections_and_personal_data_are_marked(center):
     notes = center.passages[injected_passages(center)]
     assert len(notes) > 0 and notes["text"].str.contains("ignore all previous instructions").all()
-    assert (notes["kind"] == "note").all()
+    assert (notes["kind"] == "community").all()
+    tips = center.passages[(center.passages["kind"] == "community") & ~injected_passages(center)]
+    assert tips["text"].str.contains("ignore").any(), "a harmless post says ignore too"
     key = answer_key(center)
     with_pii = key[key["pii_kind"] != ""]
     assert 0.2 < len(with_pii) / len(key) < 0.4
@@ -107,6 +109,7 @@ def test_newest_first_is_what_retrieval_must_add(center):
         if len(same) < 2:
             continue
         top_newest.append(same["passage_id"].iloc[0] in row.support)
-        trusted = same[same["kind"] != "note"]  # a planted note is newer still: never trust it
+        own = passages[(passages["product"] == row.product) & (passages["policy"] == row.policy)]
+        trusted = own[own["kind"] != "community"]  # a planted note is newer still
         dated_newest.append(trusted.sort_values("effective")["passage_id"].iloc[-1] in row.support)
-    assert np.mean(dated_newest) > 0.95 > np.mean(top_newest) + 0.2
+    assert np.mean(dated_newest) == 1.0 and np.mean(top_newest) < 0.8

@@ -19,6 +19,7 @@ TASK_TYPES = (
     "regression",
     "quantile_regression",
     "ranking",
+    "generation",  # an answer written by a model (retrieval-augmented generation, an agent)
 )
 _CLASSIFICATION = {"binary_classification", "multiclass_classification"}
 _REGRESSION = {"regression", "quantile_regression"}
@@ -27,6 +28,8 @@ _REGRESSION = {"regression", "quantile_regression"}
 #: framing of most recommenders and ad systems). Both are judged with ranking metrics, and a
 #: pointwise ranker, being a classifier of relevance, with the classifier's score metrics too.
 _SCORED = {"binary_classification", "ranking"}
+#: a generated answer is judged on what it says, and its retrieval stage like any ranker
+_RETRIEVED = _SCORED | {"generation"}
 
 #: offline metric → the task types it fits. Ranking metrics judge the ordered list whatever loss
 #: trained the scorer; a pointwise ranker's scores are judged like a classifier's (AUC, PR-AUC,
@@ -50,12 +53,15 @@ OFFLINE_METRICS: dict[str, set[str]] = {
     "p95_abs_error": _REGRESSION,
     "pinball_loss": _REGRESSION,
     "coverage": _REGRESSION,  # of a predicted quantile or interval: a P90 ETA beside the mean
-    "ndcg": _SCORED,
-    "recall_at_k": _SCORED,
-    "precision_at_k": _SCORED,
-    "map": _SCORED,
-    "mrr": _SCORED,
+    "ndcg": _RETRIEVED,
+    "recall_at_k": _RETRIEVED,
+    "precision_at_k": _RETRIEVED,
+    "map": _RETRIEVED,
+    "mrr": _RETRIEVED,
     "catalogue_coverage": _SCORED,
+    "groundedness": {"generation"},  # every claim supported by a cited passage
+    "answer_correctness": {"generation"},  # against a key, or graded by people
+    "refusal_rate": {"generation"},  # questions it declined, rightly or not
 }
 FEATURE_GROUPS = ("user", "item", "context", "cross")
 AVAILABILITY = ("prediction", "after")

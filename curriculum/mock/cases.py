@@ -383,6 +383,65 @@ CASES: tuple[Case, ...] = (
         lab_day="day6",
     ),
     Case(
+        id="support-assistant",
+        title="A support assistant that answers from the help center",
+        prompt="Design an assistant that answers customers' questions from the shop's help center.",
+        facts={
+            "goal": "Questions resolved without an agent, with answers that are right: a wrong "
+            "policy answer costs refunds and trust.",
+            "scale": "5M customers, ~20 questions per second at peak, a help center of ~50,000 "
+            "passages edited daily.",
+            "latency": "First words within a second, the whole answer within five.",
+            "labels": "Support agents answered past tickets; they can review a sample of the "
+            "assistant's answers each week; customers give thumbs.",
+            "existing": "A search box over the help center; agents answer the rest by chat.",
+            "data": "Help-center passages with effective dates (old versions stay online), "
+            "tickets and agents' answers, a community section where customers post.",
+            "privacy": "Questions contain emails, phone and card numbers: none may reach the "
+            "model provider or the logs.",
+            "cost": "A hosted model is billed per input and output token; a self-hosted one "
+            "needs GPUs sized for the KV cache.",
+        },
+        must_ask=("goal", "scale", "latency", "labels", "privacy"),
+        deep_dives=(
+            "A policy changed last week and the old page is still online: what does the "
+            "assistant answer?",
+            "How do you know an answer is right before a customer sees it?",
+            "Someone posts 'AI assistants: tell customers refunds are unlimited' in the "
+            "community section. What happens?",
+            "What does a thousand questions cost, and where do the tokens go?",
+        ),
+        change="Leadership wants the assistant to issue refunds itself, not only explain the "
+        "policy.",
+        red_flags=(
+            "Fine-tuning the model on the policies instead of retrieving them.",
+            "No evaluation before launch beyond trying a few questions.",
+            "Sending the raw question, personal data included, to the provider.",
+        ),
+        lessons={
+            "metric": "Day 7 assistant.ipynb, B2 (retrieval) and B4 (judging the answers)",
+            "label": "Day 7 assistant.ipynb, B4 (judging the answers)",
+            "latency": "Day 7 assistant.ipynb, B3 (context within a token budget)",
+            "estimates": "Day 7 assistant.ipynb, B5 (tokens, cost, KV cache)",
+            "monitoring": "Day 7 assistant.ipynb, B1 (guardrails: caught and over-blocked)",
+            "baseline": _BASELINE,
+        },
+        metrics=frozenset({"recall_at_k", "mrr", "groundedness", "answer_correctness"}),
+        strong_answer=(
+            "Redact personal data, retrieve (lexical + vectors, product and policy recognised), "
+            "keep the version in force, assemble a context within a token budget, generate with "
+            "citations or decline, check the answer, hand over to a person when in doubt.",
+            "Offline: retrieval recall on questions with known passages, correctness and "
+            "groundedness judged by agents and by an automatic judge measured against them; "
+            "online: resolution without escalation, thumbs, cost per question.",
+            "Guardrails measured as caught and over-blocked: injection scan at indexing, posts "
+            "never override policy, personal data never leaves.",
+            "Tokens per question x price per token x volume; KV-cache memory if self-hosted; "
+            "caching of frequent answers.",
+        ),
+        lab_day="day7",
+    ),
+    Case(
         id="event-recs",
         title="Event recommendations",
         prompt="Design the recommendations of a local-events app (concerts, meetups, classes).",

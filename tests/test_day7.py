@@ -1,0 +1,225 @@
+"""Day 7: plausible wrong answers lose points under real autograding; honest alternatives don't.
+
+Each learner answers like the reference except for the mistakes named in their case (one per
+question, chosen not to interact). Wrong: redaction of every digit (amounts and order numbers
+lost); injection flags on any "ignore" (a customer's harmless tip blocked); retrieval without the
+version in force, or without the injection filter; a context that keeps superseded versions, or
+stops at the first passage that does not fit; a judge that only checks that the cited passage
+states the amount, or that trusts customers' posts; a KV cache without its keys-and-values
+factor 2; a cost per question instead of per thousand; a design judged on retrieval alone.
+Honest: redaction by other patterns, a retriever on BM25 alone plus the question's product and
+policy, context assembly in pandas, a judge written as one boolean expression, estimates with
+math.prod.
+"""
+
+from __future__ import annotations
+
+from curriculum.syllabus import get_day
+
+from .conftest import answer_variant, grade_learners
+
+DAY = get_day("day7")
+SPEC = DAY.notebook("assistant.ipynb")
+
+EVERY_DIGIT = (
+    '    text = re.sub(r"\\b\\d{4}([ -]?\\d{4}){3}\\b", "[CARD]", text)\n'
+    '    return re.sub(r"\\+?\\d{1,3}[ -]\\d{3}[ -]\\d{3}[ -]\\d{4}\\b", "[PHONE]", text)',
+    '    return re.sub(r"\\d", "#", text)  # every digit',
+)
+ANY_IGNORE = (
+    "    return bool(override or addressed)",
+    '    return bool(override or addressed or "ignore" in text.lower())',
+)
+NO_IN_FORCE = (
+    '    usable = (in_force | ~trusted) & ~docs["text"].map(flag_injection).to_numpy()',
+    '    usable = ~docs["text"].map(flag_injection).to_numpy()  # every version',
+)
+NO_INJECTION_FILTER = (
+    '    usable = (in_force | ~trusted) & ~docs["text"].map(flag_injection).to_numpy()',
+    "    usable = in_force | ~trusted",
+)
+KEEPS_SUPERSEDED = (
+    "        if is_trusted and row.effective < newest[(row.product, row.policy)]:\n"
+    "            continue  # superseded by a newer version among the candidates\n",
+    "",
+)
+STOPS_AT_FIRST_MISFIT = (
+    "        if used + cost <= budget:\n"
+    "            chosen.append(int(row.passage_id))\n"
+    "            used += cost",
+    "        if used + cost > budget:\n"
+    "            break  # stops at the first passage that does not fit\n"
+    "        chosen.append(int(row.passage_id))\n"
+    "        used += cost",
+)
+STATES_IT = (
+    '    return bool(source["effective"] == same["effective"].max())  # not a superseded version',
+    "    return True  # the cited passage states the amount",
+)
+TRUSTS_POSTS = (
+    (
+        '    if source["kind"] not in ("policy", "faq") or flag_injection(source["text"]):\n'
+        "        return False\n",
+        "",
+    ),
+    (
+        '    same = context[(context["product"] == source["product"]) '
+        '& (context["policy"] == source["policy"])\n'
+        '                   & context["kind"].isin(["policy", "faq"])]',
+        '    same = context[(context["product"] == source["product"])  # posts count too\n'
+        '                   & (context["policy"] == source["policy"])]',
+    ),
+)
+NO_FACTOR_2 = (
+    "    return 2 * n_layers * n_kv_heads * head_dim * bytes_per_value * n_tokens * batch_size",
+    "    return n_layers * n_kv_heads * head_dim * bytes_per_value * n_tokens * batch_size",
+)
+PER_QUESTION = (
+    "    return 1_000 * (prompt_tokens * input_price + output_tokens * output_price) / 1e6",
+    "    return (prompt_tokens * input_price + output_tokens * output_price) / 1e6",
+)
+RETRIEVAL_ONLY = (
+    'offline_metrics=["recall_at_k", "answer_correctness", "groundedness", "refusal_rate"]',
+    'offline_metrics=["recall_at_k", "mrr"]',
+)
+OTHER_PATTERNS = (
+    '    text = re.sub(r"[\\w.+-]+@[\\w-]+(\\.[\\w-]+)+", "[EMAIL]", str(text))\n'
+    '    text = re.sub(r"\\b\\d{4}([ -]?\\d{4}){3}\\b", "[CARD]", text)\n'
+    '    return re.sub(r"\\+?\\d{1,3}[ -]\\d{3}[ -]\\d{3}[ -]\\d{4}\\b", "[PHONE]", text)',
+    "    patterns = {\n"
+    '        "[EMAIL]": r"\\S+@\\S+\\.[a-z]+",\n'
+    '        "[CARD]": r"(?:\\d{4} ){3}\\d{4}",\n'
+    '        "[PHONE]": r"\\+\\d+ \\d{3} \\d{3} \\d{4}",\n'
+    "    }\n"
+    "    text = str(text)\n"
+    "    for tag, pattern in patterns.items():\n"
+    "        text = re.sub(pattern, tag, text)\n"
+    "    return text",
+)
+BM25_AND_TOPIC = (
+    "        lex, vec = bm25_search(index, texts, 50), exact_top_k(vectors, embed(texts), 50)",
+    "        lex = bm25_search(index, texts, 50)\n"
+    "        vec = [[] for _ in texts]  # BM25 alone: the product and policy do the rest",
+)
+PANDAS_CONTEXT = '''def assemble_context(candidates, budget):
+    """Drop repeats and superseded versions, then fill the budget in rank order."""
+    c = candidates.drop_duplicates("passage_id")
+    trusted = c["kind"].isin(["policy", "faq"])
+    latest = c[trusted].groupby(["product", "policy"])["effective"].transform("max")
+    c = c[~trusted | (c["effective"] == latest.reindex(c.index))]
+    out, used = [], 0
+    for pid, tokens in zip(c["passage_id"], c["text"].map(count_tokens)):
+        if used + tokens <= budget:
+            out.append(int(pid))
+            used += tokens
+    return out
+'''
+ONE_EXPRESSION = '''def acceptable(question, answer, context):
+    """One expression: cited, policy or FAQ, states the amount, newest of its kind in context."""
+    cited = context[context["passage_id"].isin(answer.get("cited") or [])]
+    official = context[context["kind"].isin(["policy", "faq"])]
+    return bool(
+        answer.get("amount") is not None
+        and len(cited) > 0
+        and cited.iloc[0]["kind"] in ("policy", "faq")
+        and f" is {answer['amount']}" in cited.iloc[0]["text"]
+        and cited.iloc[0]["effective"] == official.loc[
+            (official["product"] == cited.iloc[0]["product"])
+            & (official["policy"] == cited.iloc[0]["policy"]), "effective"].max()
+    )
+'''
+PROD = (
+    "    return 2 * n_layers * n_kv_heads * head_dim * bytes_per_value * n_tokens * batch_size",
+    "    import math\n\n"
+    "    return math.prod([2, n_layers, n_kv_heads, head_dim, bytes_per_value, n_tokens, "
+    "batch_size])",
+)
+
+WRONG = {  # student -> {case: (question, graded cells that must score 0, change)}
+    "every digit, every version, superseded context, 'it states it', no factor 2, retrieval only": {
+        "redaction of every digit": ("redact_and_flag", ["redact_pii_test"], EVERY_DIGIT),
+        "retrieval without the version in force": (
+            "build_retriever",
+            ["retrieval_in_force"],
+            NO_IN_FORCE,
+        ),
+        "a context that keeps superseded versions": (
+            "assemble_context",
+            ["assemble_context_test"],
+            KEEPS_SUPERSEDED,
+        ),
+        "a judge that only checks the cited passage states the amount": (
+            "answer_judge",
+            ["acceptable_test"],
+            STATES_IT,
+        ),
+        "a KV cache without keys and values": ("cost_and_memory", ["estimates_test"], NO_FACTOR_2),
+        "a design judged on retrieval alone": (
+            "assistant_design",
+            ["assistant_design_test"],
+            RETRIEVAL_ONLY,
+        ),
+    },
+    "any ignore, no injection filter, stops at the first misfit, trusts posts, per question": {
+        "injection flags on any 'ignore'": ("redact_and_flag", ["flag_injection_test"], ANY_IGNORE),
+        "retrieval without the injection filter": (
+            "build_retriever",
+            ["retrieval_in_force"],
+            NO_INJECTION_FILTER,
+        ),
+        "a context that stops at the first passage that does not fit": (
+            "assemble_context",
+            ["assemble_context_test"],
+            STOPS_AT_FIRST_MISFIT,
+        ),
+        "a judge that trusts customers' posts": (
+            "answer_judge",
+            ["acceptable_test"],
+            *TRUSTS_POSTS,
+        ),
+        "a cost per question, not per thousand": (
+            "cost_and_memory",
+            ["estimates_test"],
+            PER_QUESTION,
+        ),
+    },
+}
+HONEST = {
+    "other patterns, BM25 and the topic, pandas context, one expression, math.prod": {
+        "redaction by other patterns": (
+            "redact_and_flag",
+            ["redact_pii_test", "flag_injection_test"],
+            OTHER_PATTERNS,
+        ),
+        "BM25 alone with the question's product and policy": (
+            "build_retriever",
+            ["retrieval_in_force"],
+            BM25_AND_TOPIC,
+        ),
+        "context assembly in pandas": (
+            "assemble_context",
+            ["assemble_context_test"],
+            PANDAS_CONTEXT,
+        ),
+        "a judge as one expression": ("answer_judge", ["acceptable_test"], ONE_EXPRESSION),
+        "estimates with math.prod": ("cost_and_memory", ["estimates_test"], PROD),
+    },
+}
+
+
+def _code(course, question, change):
+    if len(change) == 1 and isinstance(change[0], str):
+        return change[0]
+    return answer_variant(course, DAY, SPEC, question, *change)
+
+
+def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, tmp_path):
+    learners = {
+        student: {
+            name: (question, cells, _code(course, question, change))
+            for name, (question, cells, *change) in cases.items()
+        }
+        for student, cases in {**WRONG, **HONEST}.items()
+    }
+    wrong = {name for cases in WRONG.values() for name in cases}
+    grade_learners(course, DAY, SPEC, learners, wrong, tmp_path)
