@@ -249,36 +249,32 @@ def feature_store_table(timings) -> Table:
     return table
 
 
-def vector_index_table(rows) -> Table:
-    """``mlsd bench --vector-index``: Day 5's retrieval methods by catalogue size."""
-    table = Table(title="Nearest-neighbour retrieval (Day 5): recall@10 against exact search")
-    for column in ("items", "method", "build s", "queries/s", "recall"):
+def _retrieval_table(title: str, size: str, recall: str, rows) -> Table:
+    """Retrieval methods by corpus size: build seconds, queries per second, recall."""
+    table = Table(title=title)
+    for column in (size, "method", "build s", "queries/s", recall):
         table.add_column(column, justify="left" if column == "method" else "right")
     for r in rows:
         table.add_row(
-            f"{r['items']:,}",
+            f"{r[size]:,}",
             r["method"],
             f"{r['build_seconds']:.2f}",
             f"{r['queries_per_second']:,.0f}",
             f"{r['recall']:.3f}",
         )
     return table
+
+
+def vector_index_table(rows) -> Table:
+    """``mlsd bench --vector-index``: Day 5's retrieval methods by catalogue size."""
+    title = "Nearest-neighbour retrieval (Day 5): recall@10 against exact search"
+    return _retrieval_table(title, "items", "recall", rows)
 
 
 def search_table(rows) -> Table:
     """``mlsd bench --search``: Day 6's retrievers by catalogue size."""
-    table = Table(title="Retrieval (Day 6): recall@100 of each query's exact matches, one thread")
-    for column in ("documents", "method", "build s", "queries/s", "recall@100"):
-        table.add_column(column, justify="left" if column == "method" else "right")
-    for r in rows:
-        table.add_row(
-            f"{r['documents']:,}",
-            r["method"],
-            f"{r['build_seconds']:.2f}",
-            f"{r['queries_per_second']:,.0f}",
-            f"{r['recall']:.3f}",
-        )
-    return table
+    title = "Retrieval (Day 6): recall@100 of each query's exact matches, one thread"
+    return _retrieval_table(title, "documents", "recall@100", rows)
 
 
 def generators_table(timings: Iterable[GeneratorTiming]) -> Table:

@@ -148,9 +148,7 @@ SYLLABUS: tuple[Day, ...] = (
             "PII redaction, injection flags, the policy version in force, context in a token "
             "budget, an answer judge, tokens, cost and KV-cache estimates"
         ),
-        notebooks=(
-            NotebookSpec("assistant.ipynb", quick={"n_products": 30, "n_questions": 200}),
-        ),
+        notebooks=(NotebookSpec("assistant.ipynb", quick={"n_products": 30, "n_questions": 200}),),
     ),
 )
 

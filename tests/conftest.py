@@ -111,6 +111,36 @@ def answer_variant(
     return code
 
 
+def case_code(course: Course, day: Day, spec: NotebookSpec, question: str, change: tuple) -> str:
+    """A case's answer: the code itself, or the reference with (old, new) replacements."""
+    if len(change) == 1 and isinstance(change[0], str):
+        return change[0]
+    return answer_variant(course, day, spec, question, *change)
+
+
+def grade_cases(
+    course: Course,
+    day: Day,
+    spec: NotebookSpec,
+    groups: dict[str, dict[str, tuple]],
+    wrong_groups: dict[str, dict[str, tuple]],
+    tmp_path: Path,
+) -> None:
+    """Grade `groups` (student -> {case: (question, cells, *change)}) in one run.
+
+    A case is wrong when it is named in `wrong_groups`; see :func:`grade_learners`.
+    """
+    learners = {
+        student: {
+            name: (question, cells, case_code(course, day, spec, question, change))
+            for name, (question, cells, *change) in cases.items()
+        }
+        for student, cases in groups.items()
+    }
+    wrong = {name for cases in wrong_groups.values() for name in cases}
+    grade_learners(course, day, spec, learners, wrong, tmp_path)
+
+
 def reference_learner_with(
     course: Course, day: Day, spec: NotebookSpec, changes: dict[str, str]
 ) -> dict[str, nbformat.NotebookNode]:

@@ -21,10 +21,7 @@ import pytest
 
 from curriculum.syllabus import get_day
 
-from .conftest import (
-    answer_variant,
-    grade_learners,
-)
+from .conftest import grade_cases
 
 DAY = get_day("day5")
 REC = DAY.notebook("recommendations.ipynb")
@@ -232,22 +229,6 @@ HONEST = {
 }
 
 
-def _code(course, question, change):
-    """A case's answer: the code itself, or the reference with (old, new) replacements."""
-    if len(change) == 1 and isinstance(change[0], str):
-        return change[0]
-    return answer_variant(course, DAY, REC, question, *change)
-
-
 @pytest.mark.parametrize("kind", ["wrong", "honest"])
 def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, kind, tmp_path):
-    groups = WRONG if kind == "wrong" else HONEST
-    learners = {
-        student: {
-            name: (question, cells, _code(course, question, change))
-            for name, (question, cells, *change) in cases.items()
-        }
-        for student, cases in groups.items()
-    }
-    wrong = {name for cases in WRONG.values() for name in cases}
-    grade_learners(course, DAY, REC, learners, wrong, tmp_path)
+    grade_cases(course, DAY, REC, WRONG if kind == "wrong" else HONEST, WRONG, tmp_path)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from curriculum.syllabus import get_day
 
-from .conftest import answer_variant, grade_learners
+from .conftest import grade_cases
 
 DAY = get_day("day6")
 SEARCH = DAY.notebook("search.ipynb")
@@ -163,20 +163,5 @@ HONEST = {
 }
 
 
-def _code(course, question, change):
-    """A case's answer: the code itself, or the reference with (old, new) replacements."""
-    if len(change) == 1 and isinstance(change[0], str):
-        return change[0]
-    return answer_variant(course, DAY, SEARCH, question, *change)
-
-
 def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, tmp_path):
-    learners = {
-        student: {
-            name: (question, cells, _code(course, question, change))
-            for name, (question, cells, *change) in cases.items()
-        }
-        for student, cases in {**WRONG, **HONEST}.items()
-    }
-    wrong = {name for cases in WRONG.values() for name in cases}
-    grade_learners(course, DAY, SEARCH, learners, wrong, tmp_path)
+    grade_cases(course, DAY, SEARCH, {**WRONG, **HONEST}, WRONG, tmp_path)
