@@ -14,6 +14,8 @@ import re
 
 import pandas as pd
 
+from curriculum.datasets.help_center import POLICIES
+
 #: words customers use for each policy (lower case)
 POLICY_WORDS = {
     "return": ("return", "refund", "send back", "money back"),
@@ -87,7 +89,7 @@ def extractive_answer(question: str, context: pd.DataFrame, mode: str = "faithfu
     if mode == "unsupported" and amount is not None:
         said = set(AMOUNT.findall(" ".join(context["text"])))
         amount = next(a for a in _alternatives(amount) if a not in said)
-    words = {"return": "return window", "warranty": "warranty", "shipping": "shipping fee"}[policy]
+    words = POLICIES[policy][0]  # the help center's own words for the policy
     text = f"The {words} for the {product} is {amount} [{int(source['passage_id'])}]."
     return {"text": text, "cited": [int(source["passage_id"])], "amount": amount}
 

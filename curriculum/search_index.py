@@ -7,7 +7,6 @@ scikit-learn's TF-IDF, the baseline the issue asked to compare against.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
@@ -91,11 +90,3 @@ def text_vectors(
 
     vectors = unit(svd.fit_transform(matrix))
     return (lambda texts: unit(svd.transform(tfidf.transform(list(texts))))), vectors
-
-
-def time_per_query(search: Callable[[Sequence[str]], object], texts: Sequence[str]) -> float:
-    """Queries per second of `search` called on `texts` in one batch."""
-    start = time.perf_counter()
-    search(texts)
-    seconds = time.perf_counter() - start
-    return len(texts) / seconds if seconds else float("inf")

@@ -82,3 +82,14 @@ def hour_and_weekday(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     hour = (seconds % 86_400) / 3600.0
     weekday = (seconds // 86_400 + 3) % 7  # 1970-01-01 was a Thursday
     return hour, weekday
+
+
+def answer_key_of(world: object, name: str) -> dict:
+    """The answer key (``world.latent``) of a generated world, or a ValueError naming it.
+
+    `name` says what the world is ("world", "help center") in the message.
+    """
+    latent = getattr(world, "latent", None)
+    if not latent:
+        raise ValueError(f"this {name} has no answer key (it was made observable)")
+    return latent

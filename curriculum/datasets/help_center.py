@@ -35,7 +35,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from curriculum.datasets._validation import check_count, check_fraction, check_random_state
+from curriculum.datasets._validation import (
+    answer_key_of,
+    check_count,
+    check_fraction,
+    check_random_state,
+)
 from curriculum.datasets.search import _words
 
 #: policy -> (the help center's words, the unit, the values it takes)
@@ -263,17 +268,18 @@ def _pii(rng: np.random.Generator, kind: str, names: list[str]) -> str:
 def answer_key(center: HelpCenter) -> pd.DataFrame:
     """Each question's product, policy, answer value, supporting and superseded passage ids.
 
-    Also the kind of personal data the question carries (``""`` for none) and the data itself.
+    ``amount`` is the answer as the help center writes it ("45 days", "$8", "free"). Also the
+    kind of personal data the question carries (``""`` for none) and the data itself.
     """
-    if not center.latent:
-        raise ValueError("this help center has no answer key (it was made observable)")
-    lat = center.latent
+    lat = answer_key_of(center, "help center")
+    units = [POLICIES[policy][1] for policy in lat["policy"]]
     return pd.DataFrame(
         {
             "question_id": center.questions["question_id"].to_numpy(),
             "product": lat["product"],
             "policy": lat["policy"],
             "answer": lat["answer"],
+            "amount": [_amount(v, u) for v, u in zip(lat["answer"], units, strict=True)],
             "support": lat["support"],
             "superseded": lat["superseded"],
             "pii_kind": lat["pii_kind"],
@@ -284,6 +290,4 @@ def answer_key(center: HelpCenter) -> pd.DataFrame:
 
 def injected_passages(center: HelpCenter) -> np.ndarray:
     """Boolean mask over ``center.passages``: the planted prompt injections."""
-    if not center.latent:
-        raise ValueError("this help center has no answer key (it was made observable)")
-    return np.asarray(center.latent["injected"])
+    return np.asarray(answer_key_of(center, "help center")["injected"])

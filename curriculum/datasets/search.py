@@ -40,7 +40,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from curriculum.datasets._validation import check_count, check_fraction, check_random_state
+from curriculum.datasets._validation import (
+    answer_key_of,
+    check_count,
+    check_fraction,
+    check_random_state,
+)
 
 N_CATEGORIES = 12
 TYPES_PER_CATEGORY = 8
@@ -301,18 +306,11 @@ def make_search_world(
         m = np.where(k == 3, 0, m)
         return np.where((k == 3) & (d == q_doc[qi]), 3, m)
 
-    latent = {
-        "match": match,
-        "quality": quality,
-        "eta": eta,
-        "kind": kind,
-    }
-
     def relevance(qi: np.ndarray, d: np.ndarray) -> np.ndarray:
         m = match(qi, d)
         return np.where(m > 0, np.clip(m + QUALITY_WEIGHT * quality[d], 0.0, 3.0), 0.0)
 
-    latent["relevance"] = relevance
+    latent = {"match": match, "relevance": relevance, "quality": quality, "eta": eta}
     queries = pd.DataFrame(
         {
             "query_id": np.arange(n_queries, dtype=np.int64),
@@ -364,7 +362,7 @@ def make_search_world(
     counts = np.bincount(searched, minlength=n_queries)
     queries["frequency"] = counts.astype(np.int64)
 
-    # -- judgments: the logger's top 20 for the first n_judged queries, two raters -----------
+    # -- judgments: a pool for each of the first n_judged queries, two raters --------------
     judged = np.arange(n_judged)
     # pooled as TREC pools runs: the logger's top 12 and 8 products of the query's category
     # that another system proposed (lexical matches or not)
@@ -429,10 +427,7 @@ def oracle_relevance(world: SearchWorld, query_ids, doc_ids) -> np.ndarray:
     -------
     ndarray of float
     """
-    if not world.latent:
-        raise ValueError("this world has no answer key (it was made observable)")
-    q, d = np.broadcast_arrays(np.asarray(query_ids), np.asarray(doc_ids))
-    return world.latent["relevance"](q.astype(np.int64), d.astype(np.int64))
+    return _pairs(world, "relevance", query_ids, doc_ids)
 
 
 def oracle_match(world: SearchWorld, query_ids, doc_ids) -> np.ndarray:
@@ -441,14 +436,16 @@ def oracle_match(world: SearchWorld, query_ids, doc_ids) -> np.ndarray:
     3 means the product is everything the query asked for (its type, and the colour, brand or
     model code named): the set a retrieval stage must not miss.
     """
-    if not world.latent:
-        raise ValueError("this world has no answer key (it was made observable)")
+    return _pairs(world, "match", query_ids, doc_ids)
+
+
+def _pairs(world: SearchWorld, name: str, query_ids, doc_ids) -> np.ndarray:
+    """The answer key's function `name` on broadcast (query, product) id pairs."""
     q, d = np.broadcast_arrays(np.asarray(query_ids), np.asarray(doc_ids))
-    return world.latent["match"](q.astype(np.int64), d.astype(np.int64))
+    return answer_key_of(world, "world")[name](q.astype(np.int64), d.astype(np.int64))
 
 
 def oracle_examination(world: SearchWorld, positions=range(1, SHOWN + 1)) -> np.ndarray:
     """The probability that a shopper examines each position (``(1 / k) ** eta``)."""
-    if not world.latent:
-        raise ValueError("this world has no answer key (it was made observable)")
-    return (1.0 / np.asarray(list(positions), dtype=float)) ** world.latent["eta"]
+    eta = answer_key_of(world, "world")["eta"]
+    return (1.0 / np.asarray(list(positions), dtype=float)) ** eta

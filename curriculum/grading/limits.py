@@ -210,19 +210,13 @@ class Cgroup:
 
     def oom_killed(self) -> bool:
         """Whether the memory limit was hit (a process was killed or an allocation refused)."""
-        memory = self.dirs[0]
+        counters = self._memory_counters()
+        if counters.get("oom_kill", 0) > 0:
+            return True
+        if self.version == 2:
+            return counters.get("max", 0) > 0
         try:
-            if self.version == 2:
-                events = dict(
-                    line.split() for line in (memory / "memory.events").read_text().splitlines()
-                )
-                return int(events.get("oom_kill", 0)) > 0 or int(events.get("max", 0)) > 0
-            control = (memory / "memory.oom_control").read_text()
-            kills = [
-                line.split()[1] for line in control.splitlines() if line.startswith("oom_kill ")
-            ]
-            failed = int((memory / "memory.failcnt").read_text().strip() or 0)
-            return failed > 0 or any(int(k) > 0 for k in kills)
+            return int((self.dirs[0] / "memory.failcnt").read_text().strip() or 0) > 0
         except (OSError, ValueError):
             return False
 
@@ -232,14 +226,21 @@ class Cgroup:
         Unlike :meth:`oom_killed` this ignores reclaimed page cache, which an honest notebook
         that reads large files may also cause.
         """
-        memory = self.dirs[0]
+        return self._memory_counters().get("oom_kill", 0)
+
+    def _memory_counters(self) -> dict[str, int]:
+        """The memory controller's event counters; empty when unreadable.
+
+        ``memory.events`` on v2 (``max``, ``oom_kill``), ``memory.oom_control`` on v1
+        (``oom_kill``).
+        """
         name = "memory.events" if self.version == 2 else "memory.oom_control"
         try:
-            lines = (memory / name).read_text().splitlines()
+            lines = (self.dirs[0] / name).read_text().splitlines()
         except OSError:
-            return 0
-        counts = [line.split() for line in lines if line.startswith("oom_kill ")]
-        return sum(int(c[1]) for c in counts if len(c) == 2 and c[1].isdigit())
+            return {}
+        pairs = (line.split() for line in lines)
+        return {p[0]: int(p[1]) for p in pairs if len(p) == 2 and p[1].isdigit()}
 
     def pids(self) -> list[int]:
         """The processes in the group now."""
