@@ -150,6 +150,17 @@ SYLLABUS: tuple[Day, ...] = (
         ),
         notebooks=(NotebookSpec("assistant.ipynb", quick={"n_products": 30, "n_questions": 200}),),
     ),
+    Day(
+        id="day8",
+        title="Capstone: the fraud model in production with Prefect, MLflow and FastAPI",
+        case=(
+            "a flow with retries and caches, a registry gate moving the champion alias, an "
+            "endpoint serving the champion on online features, drift alerts that retrain"
+        ),
+        notebooks=(
+            NotebookSpec("capstone.ipynb", quick={"n_transactions": 20_000, "n_users": 800}),
+        ),
+    ),
 )
 
 

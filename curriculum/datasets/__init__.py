@@ -29,7 +29,12 @@ from curriculum.datasets.search import (
     oracle_match,
     oracle_relevance,
 )
-from curriculum.datasets.transactions import baseline_fraud, make_transactions, oracle_fraud
+from curriculum.datasets.transactions import (
+    as_known_at,
+    baseline_fraud,
+    make_transactions,
+    oracle_fraud,
+)
 
 __all__ = [
     "HelpCenter",
@@ -47,6 +52,7 @@ __all__ = [
     "make_interactions",
     "make_search_world",
     "make_transactions",
+    "as_known_at",
     "observable",
     "oracle_click_probability",
     "oracle_ctr",

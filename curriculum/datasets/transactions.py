@@ -544,6 +544,31 @@ def oracle_fraud(transactions: pd.DataFrame) -> pd.Series:
     return transactions["oracle_p_fraud"].rename("oracle_fraud")
 
 
+def as_known_at(transactions: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """The transactions before `as_of` as the bank sees them that day.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        As :func:`make_transactions` returns it.
+    as_of : str or Timestamp
+        The day the bank looks (naive means UTC).
+
+    Returns
+    -------
+    DataFrame
+        The rows strictly before `as_of`, without ``oracle_p_fraud``; ``is_fraud`` is 1 only for
+        the chargebacks received by `as_of` and ``chargeback_at`` is NaT for the others.
+    """
+    when = pd.Timestamp(as_of)
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    past = transactions[transactions["timestamp"] < when].drop(columns="oracle_p_fraud",
+                                                               errors="ignore")
+    known = past["chargeback_at"] <= when
+    return past.assign(is_fraud=known.astype("int8"),
+                       chargeback_at=past["chargeback_at"].where(known))
+
+
 def baseline_fraud(transactions: pd.DataFrame, *, threshold: float = 500.0) -> pd.Series:
     """A first rule: flag every transaction above `threshold` dollars (score 1.0, else 0.0)."""
     return (transactions["amount"] > threshold).astype(float).rename("baseline_fraud")
