@@ -1,0 +1,177 @@
+"""Day 8: plausible wrong answers lose points under real autograding; honest alternatives don't.
+
+Each learner answers like the reference except for the mistakes named in their case (one per
+question, chosen not to interact). Wrong: an ingest task without retries; the default cache
+policy (it keys on the flow run, so nothing is reused across runs); a cache keyed on the date
+only (a new snapshot is served stale data); a gate that promotes every new model; an evaluation
+that never scores the champion; FastAPI's own validation handler (it echoes NaN and fails with a
+500); no validation at all; the latest version served instead of the champion; features computed
+from the request alone (training/serving skew). Honest: a logistic regression in a scikit-learn
+pipeline with a cache key function of its own, a gate on a relative improvement, an endpoint
+that validates by hand.
+"""
+
+from __future__ import annotations
+
+from curriculum.syllabus import get_day
+
+from .conftest import grade_cases
+
+DAY = get_day("day8")
+SPEC = DAY.notebook("capstone.ipynb")
+
+RETRY = "    @task(retries=2, retry_delay_seconds=0, cache_policy=INPUTS + TASK_SOURCE)\n"
+NO_RETRIES = (RETRY, "    @task(cache_policy=INPUTS + TASK_SOURCE)\n")
+DEFAULT_CACHE = (RETRY, "    @task(retries=2, retry_delay_seconds=0)\n")
+DATE_ONLY = (
+    RETRY,
+    '    @task(retries=2, retry_delay_seconds=0, cache_policy=(INPUTS - "snapshot") + TASK_SOURCE)\n',
+)
+ALWAYS = (
+    "    if champion is None:\n        return True\n",
+    "    return True  # the newest model is the best\n",
+)
+NO_CHAMPION = (
+    '                "champion": None if champion is None else metrics(champion, x, y)}',
+    '                "champion": None}  # the registry keeps the history',
+)
+DEFAULT_HANDLER = (
+    "    @app.exception_handler(RequestValidationError)\n"
+    "    def invalid(request, error):",
+    "    def invalid(request, error):  # FastAPI's own handler answers 422s",
+)
+NO_VALIDATION = (
+    (
+        "    def score(payment: Payment):\n"
+        "        x = store.features([payment.model_dump()])[columns]",
+        "    def score(payment: dict):  # any JSON object\n"
+        "        x = store.features([payment])[columns]",
+    ),
+)
+LATEST = (
+    'model = mlflow.sklearn.load_model(f"models:/{model_name}@champion")',
+    'model = mlflow.sklearn.load_model(f"models:/{model_name}/latest")  # the newest version',
+)
+REQUEST_ONLY = (
+    "        x = store.features([payment.model_dump()])[columns]",
+    "        row = payment.model_dump()\n"
+    "        row = {**row, \"user_id\": row[\"card_id\"], \"card_country\": row[\"merchant_country\"]}\n"
+    "        x = card_features(pd.DataFrame([row]))[columns]  # from the request alone",
+)
+LOGISTIC = (
+    (
+        "        model = HistGradientBoostingClassifier(max_iter=100, random_state=0)",
+        "        from sklearn.linear_model import LogisticRegression\n"
+        "        from sklearn.pipeline import make_pipeline\n"
+        "        from sklearn.preprocessing import StandardScaler\n\n"
+        "        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))",
+    ),
+    (
+        RETRY,
+        "    @task(retries=2, retry_delay_seconds=0,\n"
+        '          cache_key_fn=lambda context, p: f"read:{p[\'snapshot\']}:{p[\'as_of\']}")\n',
+    ),
+)
+RELATIVE = (
+    "    better = challenger[\"pr_auc\"] >= champion[\"pr_auc\"] + 0.01  # ranks fraud better, not noise",
+    "    better = challenger[\"pr_auc\"] > 1.03 * champion[\"pr_auc\"]  # 3% better",
+)
+BY_HAND = (
+    (
+        "class Payment(BaseModel):",
+        "class _Unused(BaseModel):",
+    ),
+    (
+        "    @app.post(\"/score\")\n"
+        "    def score(payment: Payment):\n"
+        "        x = store.features([payment.model_dump()])[columns]",
+        "    import json\n"
+        "    import math\n\n"
+        "    from fastapi import Request\n\n"
+        "    def problem(text):\n"
+        "        return JSONResponse(status_code=400, content={\"error\": text})\n\n"
+        "    @app.post(\"/score\")\n"
+        "    async def score(request: Request):\n"
+        "        try:\n"
+        "            p = json.loads(await request.body())\n"
+        "        except ValueError:\n"
+        "            return problem(\"the body is not JSON\")\n"
+        "        if not isinstance(p, dict) or set(p) != {\"card_id\", \"amount\", \"merchant_country\",\n"
+        "                                                 \"merchant_category\", \"timestamp\"}:\n"
+        "            return problem(\"expected card_id, amount, merchant_country, merchant_category, timestamp\")\n"
+        "        if type(p[\"card_id\"]) is not int or p[\"card_id\"] < 0:\n"
+        "            return problem(\"card_id must be a non-negative integer\")\n"
+        "        if type(p[\"amount\"]) not in (int, float) or not math.isfinite(p[\"amount\"]) or p[\"amount\"] <= 0:\n"
+        "            return problem(\"amount must be a positive number\")\n"
+        "        if p[\"merchant_country\"] not in COUNTRIES or p[\"merchant_category\"] not in CATEGORIES:\n"
+        "            return problem(\"unknown merchant country or category\")\n"
+        "        try:\n"
+        "            when = pd.Timestamp(p[\"timestamp\"])\n"
+        "        except (ValueError, TypeError):\n"
+        "            return problem(\"timestamp must be a date and time\")\n"
+        "        x = store.features([{**p, \"timestamp\": when}])[columns]",
+    ),
+)
+
+WRONG = {  # student -> {case: (question, graded cells that must score 0, change)}
+    "no retries, always promote, FastAPI's own handler": {
+        "an ingest task without retries": (
+            "build_pipeline",
+            ["pipeline_retries_and_caches"],
+            NO_RETRIES,
+        ),
+        "a gate that promotes every new model": ("promotion_gate", ["registry_gate"], ALWAYS),
+        "FastAPI's own validation handler": (
+            "build_app",
+            ["endpoint_serves_champion"],
+            DEFAULT_HANDLER,
+        ),
+    },
+    "the default cache policy, no validation": {
+        "the default cache policy": (
+            "build_pipeline",
+            ["pipeline_retries_and_caches"],
+            DEFAULT_CACHE,
+        ),
+        "no validation": ("build_app", ["endpoint_serves_champion"], *NO_VALIDATION),
+    },
+    "a cache keyed on the date, the latest version served": {
+        "a cache keyed on the date only": (
+            "build_pipeline",
+            ["pipeline_retries_and_caches"],
+            DATE_ONLY,
+        ),
+        "the latest version served": ("build_app", ["endpoint_serves_champion"], LATEST),
+    },
+    "no champion scored, features from the request alone": {
+        "an evaluation that never scores the champion": (
+            "build_pipeline",
+            ["registry_gate"],
+            NO_CHAMPION,
+        ),
+        "features from the request alone": (
+            "build_app",
+            ["endpoint_serves_champion"],
+            REQUEST_ONLY,
+        ),
+    },
+}
+HONEST = {
+    "logistic regression with its own cache key, a relative gate, validation by hand": {
+        "a logistic regression with its own cache key": (
+            "build_pipeline",
+            ["pipeline_retries_and_caches", "registry_gate"],
+            *LOGISTIC,
+        ),
+        "a gate on a relative improvement": ("promotion_gate", ["registry_gate"], RELATIVE),
+        "an endpoint that validates by hand": (
+            "build_app",
+            ["endpoint_serves_champion"],
+            *BY_HAND,
+        ),
+    },
+}
+
+
+def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, tmp_path):
+    grade_cases(course, DAY, SPEC, {**WRONG, **HONEST}, WRONG, tmp_path)
