@@ -158,7 +158,10 @@ SYLLABUS: tuple[Day, ...] = (
             "endpoint serving the champion on online features, drift alerts that retrain"
         ),
         notebooks=(
-            NotebookSpec("capstone.ipynb", quick={"n_transactions": 20_000, "n_users": 800}),
+            NotebookSpec(
+                "capstone.ipynb",
+                quick={"n_transactions": 20_000, "n_users": 800, "n_requests": 60},
+            ),
         ),
     ),
 )

@@ -1,17 +1,21 @@
 """Day 8: plausible wrong answers lose points under real autograding; honest alternatives don't.
 
 Each learner answers like the reference except for the mistakes named in their case (one per
-question, chosen not to interact). Wrong: an ingest task without retries; the default cache
-policy (it keys on the flow run, so nothing is reused across runs); a cache keyed on the date
-only (a new snapshot is served stale data); a gate that promotes every new model; an evaluation
-that never scores the champion; FastAPI's own validation handler (it echoes NaN and fails with a
-500); no validation at all; the latest version served instead of the champion; features computed
-from the request alone (training/serving skew). Honest: a logistic regression in a scikit-learn
-pipeline with a cache key function of its own, a gate on a relative improvement, an endpoint
-that validates by hand.
+question, chosen not to interact; one case makes two changes to the pipeline that touch different
+graded cells). Wrong: an ingest task without retries; the default cache policy (it keys on the
+flow run, so nothing is reused across runs); a cache keyed on the date only (a new snapshot is
+served stale data); a gate that promotes every new model; an evaluation that never scores the
+champion; FastAPI's own validation handler (it echoes NaN and fails with a 500); the latest
+version served instead of the champion; features computed from the request alone
+(training/serving skew); a retraining storm (a run every morning the drift lasts); a morning's
+window that holds the whole day (it looks ahead). Honest: a logistic regression in a scikit-learn
+pipeline with a cache key function of its own, a gate on a relative improvement, an endpoint that
+validates by hand, a PSI on twenty bins with a counter for the cool-down.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from curriculum.syllabus import get_day
 
@@ -25,7 +29,7 @@ NO_RETRIES = (RETRY, "    @task(cache_policy=INPUTS + TASK_SOURCE)\n")
 DEFAULT_CACHE = (RETRY, "    @task(retries=2, retry_delay_seconds=0)\n")
 DATE_ONLY = (
     RETRY,
-    '    @task(retries=2, retry_delay_seconds=0, cache_policy=(INPUTS - "snapshot") + TASK_SOURCE)\n',
+    '    @task(retries=2, retry_delay_seconds=0, cache_policy=(INPUTS - "snapshot") + TASK_SOURCE)\n',  # noqa: E501
 )
 ALWAYS = (
     "    if champion is None:\n        return True\n",
@@ -40,14 +44,6 @@ DEFAULT_HANDLER = (
     "    def invalid(request, error):",
     "    def invalid(request, error):  # FastAPI's own handler answers 422s",
 )
-NO_VALIDATION = (
-    (
-        "    def score(payment: Payment):\n"
-        "        x = store.features([payment.model_dump()])[columns]",
-        "    def score(payment: dict):  # any JSON object\n"
-        "        x = store.features([payment])[columns]",
-    ),
-)
 LATEST = (
     'model = mlflow.sklearn.load_model(f"models:/{model_name}@champion")',
     'model = mlflow.sklearn.load_model(f"models:/{model_name}/latest")  # the newest version',
@@ -55,7 +51,7 @@ LATEST = (
 REQUEST_ONLY = (
     "        x = store.features([payment.model_dump()])[columns]",
     "        row = payment.model_dump()\n"
-    "        row = {**row, \"user_id\": row[\"card_id\"], \"card_country\": row[\"merchant_country\"]}\n"
+    "        row = {**row, \"user_id\": row[\"card_id\"], \"card_country\": row[\"merchant_country\"]}\n"  # noqa: E501
     "        x = card_features(pd.DataFrame([row]))[columns]  # from the request alone",
 )
 LOGISTIC = (
@@ -73,7 +69,7 @@ LOGISTIC = (
     ),
 )
 RELATIVE = (
-    "    better = challenger[\"pr_auc\"] >= champion[\"pr_auc\"] + 0.01  # ranks fraud better, not noise",
+    "    better = challenger[\"pr_auc\"] >= champion[\"pr_auc\"] + 0.01  # ranks fraud better, not noise",  # noqa: E501
     "    better = challenger[\"pr_auc\"] > 1.03 * champion[\"pr_auc\"]  # 3% better",
 )
 BY_HAND = (
@@ -96,14 +92,14 @@ BY_HAND = (
         "            p = json.loads(await request.body())\n"
         "        except ValueError:\n"
         "            return problem(\"the body is not JSON\")\n"
-        "        if not isinstance(p, dict) or set(p) != {\"card_id\", \"amount\", \"merchant_country\",\n"
+        "        if not isinstance(p, dict) or set(p) != {\"card_id\", \"amount\", \"merchant_country\",\n"  # noqa: E501
         "                                                 \"merchant_category\", \"timestamp\"}:\n"
-        "            return problem(\"expected card_id, amount, merchant_country, merchant_category, timestamp\")\n"
+        "            return problem(\"expected card_id, amount, merchant_country, merchant_category, timestamp\")\n"  # noqa: E501
         "        if type(p[\"card_id\"]) is not int or p[\"card_id\"] < 0:\n"
         "            return problem(\"card_id must be a non-negative integer\")\n"
-        "        if type(p[\"amount\"]) not in (int, float) or not math.isfinite(p[\"amount\"]) or p[\"amount\"] <= 0:\n"
+        "        if type(p[\"amount\"]) not in (int, float) or not math.isfinite(p[\"amount\"]) or p[\"amount\"] <= 0:\n"  # noqa: E501
         "            return problem(\"amount must be a positive number\")\n"
-        "        if p[\"merchant_country\"] not in COUNTRIES or p[\"merchant_category\"] not in CATEGORIES:\n"
+        "        if p[\"merchant_country\"] not in COUNTRIES or p[\"merchant_category\"] not in CATEGORIES:\n"  # noqa: E501
         "            return problem(\"unknown merchant country or category\")\n"
         "        try:\n"
         "            when = pd.Timestamp(p[\"timestamp\"])\n"
@@ -113,41 +109,60 @@ BY_HAND = (
     ),
 )
 
+STORM = (
+    "        retrained = alert and (last is None or day - last >= pd.Timedelta(days=cooldown_days))",  # noqa: E501
+    "        retrained = alert  # every morning the drift lasts",
+)
+WHOLE_DAY = (
+    "        week = log[(when >= day - pd.Timedelta(days=7)) & (when < day)]  # the morning: before it",  # noqa: E501
+    "        week = log[(when >= day - pd.Timedelta(days=7)) & (when < day + pd.Timedelta(days=1))]",  # noqa: E501
+)
+TWENTY_BINS = (
+    (
+        '        value = psi(reference["p_fraud"], week["p_fraud"]) if len(week) else np.nan',
+        '        value = psi(reference["p_fraud"], week["p_fraud"], bins=20) if len(week) else np.nan',  # noqa: E501
+    ),
+    (
+        "        retrained = alert and (last is None or day - last >= pd.Timedelta(days=cooldown_days))",  # noqa: E501
+        "        quiet = cooldown_days if last is None else (day - last).days\n"
+        "        retrained = alert and quiet >= cooldown_days",
+    ),
+)
+
 WRONG = {  # student -> {case: (question, graded cells that must score 0, change)}
-    "no retries, always promote, FastAPI's own handler": {
-        "an ingest task without retries": (
+    "no retries nor champion, FastAPI's own handler, a retraining storm": {
+        "an ingest task without retries, and an evaluation that never scores the champion": (
             "build_pipeline",
-            ["pipeline_retries_and_caches"],
+            ["pipeline_retries_and_caches", "registry_gate"],
             NO_RETRIES,
+            NO_CHAMPION,
         ),
-        "a gate that promotes every new model": ("promotion_gate", ["registry_gate"], ALWAYS),
         "FastAPI's own validation handler": (
             "build_app",
             ["endpoint_serves_champion"],
             DEFAULT_HANDLER,
         ),
+        "a retraining storm": ("run_monitoring", ["monitoring_loop"], STORM),
     },
-    "the default cache policy, no validation": {
+    "the default cache policy, always promote, the latest version, the whole day": {
         "the default cache policy": (
             "build_pipeline",
             ["pipeline_retries_and_caches"],
             DEFAULT_CACHE,
         ),
-        "no validation": ("build_app", ["endpoint_serves_champion"], *NO_VALIDATION),
+        "a gate that promotes every new model": ("promotion_gate", ["registry_gate"], ALWAYS),
+        "the latest version served": ("build_app", ["endpoint_serves_champion"], LATEST),
+        "a morning's window that holds the whole day": (
+            "run_monitoring",
+            ["monitoring_loop"],
+            WHOLE_DAY,
+        ),
     },
-    "a cache keyed on the date, the latest version served": {
+    "a cache keyed on the date, features from the request alone": {
         "a cache keyed on the date only": (
             "build_pipeline",
             ["pipeline_retries_and_caches"],
             DATE_ONLY,
-        ),
-        "the latest version served": ("build_app", ["endpoint_serves_champion"], LATEST),
-    },
-    "no champion scored, features from the request alone": {
-        "an evaluation that never scores the champion": (
-            "build_pipeline",
-            ["registry_gate"],
-            NO_CHAMPION,
         ),
         "features from the request alone": (
             "build_app",
@@ -169,9 +184,25 @@ HONEST = {
             ["endpoint_serves_champion"],
             *BY_HAND,
         ),
+        "twenty bins and a counter for the cool-down": (
+            "run_monitoring",
+            ["monitoring_loop"],
+            *TWENTY_BINS,
+        ),
     },
+}
+LEARNERS = {**WRONG, **HONEST}
+BATCHES = {  # two grading runs of two learners each, so that xdist can run them side by side
+    "a": list(LEARNERS)[:2],
+    "b": list(LEARNERS)[2:],
 }
 
 
-def test_wrong_answers_lose_points_and_honest_ones_keep_them(course, tmp_path):
-    grade_cases(course, DAY, SPEC, {**WRONG, **HONEST}, WRONG, tmp_path)
+def test_batches_cover_every_learner():
+    assert sorted(sum(BATCHES.values(), [])) == sorted(LEARNERS)
+
+
+@pytest.mark.parametrize("batch", sorted(BATCHES))
+def test_wrong_answers_lose_points_and_honest_ones_keep_them(batch, course, tmp_path):
+    groups = {name: LEARNERS[name] for name in BATCHES[batch]}
+    grade_cases(course, DAY, SPEC, groups, WRONG, tmp_path)
