@@ -442,6 +442,66 @@ CASES: tuple[Case, ...] = (
         lab_day="day7",
     ),
     Case(
+        id="fraud-platform",
+        title="Retraining and deploying a fraud model",
+        prompt="Design how a bank's fraud model is retrained, released and watched in production.",
+        facts={
+            "goal": "Fraud losses down without more declined good customers; a bad release "
+            "costs both within hours.",
+            "scale": "~2,000 authorisations per second at peak, ~50M cards, 5 years of payments; "
+            "a data science team of six ships a new model every few weeks by hand today.",
+            "latency": "The score is one step of the authorisation: tens of milliseconds.",
+            "labels": "Chargebacks arrive 2-120 days after the payment; most within 60 days.",
+            "existing": "Models trained in notebooks, copied to the serving team as files; no "
+            "record of which data trained which model.",
+            "data": "Payments in a warehouse table with daily snapshots; card history in a "
+            "key-value store for serving.",
+            "privacy": "Card numbers are tokenised; models may not see raw card numbers.",
+            "cost": "Serving runs on CPUs; training may use a shared Spark or Ray cluster at "
+            "night.",
+        },
+        must_ask=("goal", "scale", "latency", "labels", "existing"),
+        deep_dives=(
+            "A retrain on Monday's data gives a better PR-AUC than the champion. Do you ship it, "
+            "and how?",
+            "The warehouse times out halfway through the nightly pipeline. What happens?",
+            "Scores shift the week before Thanksgiving. Is the model broken?",
+            "Training and serving compute 'payments in the last hour' in two code bases. What "
+            "goes wrong?",
+        ),
+        change="Regulators now ask you to show, for any decline in the last two years, which "
+        "model version made it and on what data it was trained.",
+        red_flags=(
+            "Promoting the newest model because it is newest, or on a different test set than "
+            "the champion's.",
+            "Retraining on a schedule or on every alert with no gate and no rollback.",
+            "Computing online features with different code than training features.",
+        ),
+        lessons={
+            "metric": "Day 8 capstone.ipynb, B2 (the registry and the gate)",
+            "label": "Day 3 fraud.ipynb, B2 (labels arrive late — and some never)",
+            "latency": "Day 8 capstone.ipynb, B3 (the endpoint)",
+            "monitoring": "Day 8 capstone.ipynb, B4 (monitoring that triggers retraining)",
+            "experiment": "Day 8 capstone.ipynb, C (shadow and canary releases)",
+            "estimates": _ESTIMATES,
+            "baseline": _BASELINE,
+        },
+        metrics=frozenset({"pr_auc", "recall_at_precision", "calibration_error", "expected_cost"}),
+        strong_answer=(
+            "A pipeline as code in an orchestrator: ingest a named data snapshot, point-in-time "
+            "features, train, evaluate, register; retries for passing failures, caches keyed on "
+            "the snapshot, every run recorded with its data version (lineage for the regulator).",
+            "A registry with aliases: every model a version; the champion alias moves only through "
+            "a gate comparing challenger and champion on the same matured weeks (PR-AUC, "
+            "calibration, cost in dollars), then shadow, canary and rollback by moving the alias.",
+            "Serving: one feature definition for training and serving, online counts from a "
+            "streaming job; input validated; p99 within tens of ms; replicas for the peak.",
+            "Monitoring: score PSI and decline rate daily, matured-label PR-AUC weekly; an alert "
+            "starts one pipeline run (then a cool-down), and the gate decides what serves.",
+        ),
+        lab_day="day8",
+    ),
+    Case(
         id="event-recs",
         title="Event recommendations",
         prompt="Design the recommendations of a local-events app (concerts, meetups, classes).",
