@@ -6,10 +6,12 @@ lost); injection flags on any "ignore" (a customer's harmless tip blocked); retr
 version in force, or without the injection filter; a context that keeps superseded versions, or
 stops at the first passage that does not fit; a judge that only checks that the cited passage
 states the amount, or that trusts customers' posts; a KV cache without its keys-and-values
-factor 2; a cost per question instead of per thousand; a design judged on retrieval alone.
+factor 2; a cost per question instead of per thousand; a design judged on retrieval alone; an
+agent loop without a budget, or one that fails on a tool's error instead of showing it to the
+model.
 Honest: redaction by other patterns, a retriever on BM25 alone plus the question's product and
 policy, context assembly in pandas, a judge written as one boolean expression, estimates with
-math.prod.
+math.prod, an agent loop over range(max_steps).
 """
 
 from __future__ import annotations
@@ -128,6 +130,48 @@ ONE_EXPRESSION = '''def acceptable(question, answer, context):
             & (official["policy"] == cited.iloc[0]["policy"]), "effective"].max()
     )
 '''
+NO_BUDGET = (
+    "    while steps < max_steps and prompt_tokens + output_tokens < max_tokens:",
+    "    while True:  # until the model answers",
+)
+ERRORS_CRASH = (
+    "        try:\n"
+    "            result = tools[name](**action.get(\"args\", {}))\n"
+    "            observation = json.dumps(result) if isinstance(result, dict) else str(result)\n"
+    "        except Exception as error:  # the model reads the error and can recover\n"
+    "            observation = f\"error: {type(error).__name__}: {error}\"\n",
+    "        result = tools[name](**action.get(\"args\", {}))\n"
+    "        observation = json.dumps(result) if isinstance(result, dict) else str(result)\n",
+)
+FOR_LOOP = '''def run_agent(task, model, tools, max_steps=8, max_tokens=4_000, prices=(1.0, 4.0)):
+    """A for loop over the step budget, a dict for the record."""
+    transcript = []
+    out = {"answer": None, "stopped": "budget", "steps": 0, "tool_calls": [],
+           "prompt_tokens": 0, "output_tokens": 0}
+    for _ in range(max_steps):
+        if out["prompt_tokens"] + out["output_tokens"] >= max_tokens:
+            break
+        action = model(task, transcript)
+        out["steps"] += 1
+        out["prompt_tokens"] += count_tokens(render(task, transcript))
+        out["output_tokens"] += action_tokens(action)
+        if "answer" in action:
+            out.update(answer=action["answer"], stopped="answer")
+            break
+        out["tool_calls"].append(action["tool"])
+        tool = tools.get(action["tool"])
+        if tool is None:
+            text = f"error: no tool named {action['tool']!r}"
+        else:
+            try:
+                value = tool(**action["args"])
+                text = json.dumps(value) if isinstance(value, dict) else str(value)
+            except Exception as exc:
+                text = f"error: {exc}"
+        transcript.append({"action": action, "observation": text})
+    out["cost"] = (out["prompt_tokens"] * prices[0] + out["output_tokens"] * prices[1]) / 1_000_000
+    return out
+'''
 PROD = (
     "    return 2 * n_layers * n_kv_heads * head_dim * bytes_per_value * n_tokens * batch_size",
     "    import math\n\n"
@@ -159,6 +203,7 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             ["assistant_design_test"],
             RETRIEVAL_ONLY,
         ),
+        "an agent loop without a budget": ("run_agent", ["agent_loop_stops"], NO_BUDGET),
     },
     "any ignore, no injection filter, stops at the first misfit, trusts posts, per question": {
         "injection flags on any 'ignore'": ("redact_and_flag", ["flag_injection_test"], ANY_IGNORE),
@@ -182,6 +227,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             ["estimates_test"],
             PER_QUESTION,
         ),
+        "an agent loop that fails on a tool's error": (
+            "run_agent",
+            ["agent_tools_and_cost"],
+            ERRORS_CRASH,
+        ),
     },
 }
 HONEST = {
@@ -203,6 +253,11 @@ HONEST = {
         ),
         "a judge as one expression": ("answer_judge", ["acceptable_test"], ONE_EXPRESSION),
         "estimates with math.prod": ("cost_and_memory", ["estimates_test"], PROD),
+        "an agent loop over range(max_steps)": (
+            "run_agent",
+            ["agent_loop_stops", "agent_tools_and_cost"],
+            FOR_LOOP,
+        ),
     },
 }
 
