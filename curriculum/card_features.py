@@ -28,6 +28,11 @@ _COUNTRY = {c: i for i, c in enumerate(COUNTRIES)}
 _CATEGORY = {c: i for i, c in enumerate(CATEGORIES)}
 
 
+def _country_codes(countries) -> np.ndarray:
+    """Merchant countries as the codes point_in_time_features compares (unknown: one more)."""
+    return np.array([_COUNTRY.get(str(c), len(COUNTRIES)) for c in countries], dtype=np.int64)
+
+
 def _seconds(timestamps: pd.Series) -> np.ndarray:
     return pd.to_datetime(timestamps, utc=True).to_numpy("datetime64[ns]").astype(np.int64) / 1e9
 
@@ -72,9 +77,9 @@ def card_features(tx: pd.DataFrame) -> pd.DataFrame:
     seconds = _seconds(tx["timestamp"])
     user = tx["user_id"].to_numpy(dtype=np.int64)
     order = np.lexsort((seconds, user))
-    country = tx["merchant_country"].astype(str).map(_COUNTRY).fillna(len(COUNTRIES))
+    country = _country_codes(tx["merchant_country"])
     pit = point_in_time_features(user[order], seconds[order], tx["amount"].to_numpy(float)[order],
-                                 country.to_numpy().astype(np.int64)[order])
+                                 country[order])
     out = pd.DataFrame(index=tx.index)
     for name in ("n_1h", "n_24h", "amount_z", "new_country"):
         values = np.empty(len(tx), dtype=pit[name].dtype)
@@ -106,8 +111,7 @@ class OnlineCardStore:
             ["user_id", "_s"], kind="stable")
         self._seconds = frame["_s"].to_numpy()
         self._amount = frame["amount"].to_numpy(dtype=float)
-        self._country = frame["merchant_country"].astype(str).map(_COUNTRY) \
-            .fillna(len(COUNTRIES)).to_numpy().astype(np.int64)
+        self._country = _country_codes(frame["merchant_country"])
         users = frame["user_id"].to_numpy(dtype=np.int64)
         cards, first, counts = np.unique(users, return_index=True, return_counts=True)
         self._rows = {
@@ -159,7 +163,7 @@ class OnlineCardStore:
                 np.zeros(before - start + 1, dtype=np.int64),
                 np.r_[self._seconds[start:before], seconds[i]],
                 np.r_[self._amount[start:before], float(amount)],
-                np.r_[self._country[start:before], _COUNTRY.get(str(country), len(COUNTRIES))],
+                np.r_[self._country[start:before], _country_codes([country])],
             )
             rows.append({name: pit[name][-1] for name in ("n_1h", "n_24h", "amount_z",
                                                          "new_country")})

@@ -118,20 +118,24 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _api_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/api"
+
+
 def _environment(folder: Path, port: int) -> dict[str, str]:
+    store = f"sqlite:///{folder / 'mlflow.db'}"
     return {
         "PREFECT_HOME": str(folder / "prefect"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_API_URL": _api_url(port),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",  # no blocks used: ~1 s less to start
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "PREFECT_LOGGING_TO_API_ENABLED": "false",
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(int(STARTUP_TIMEOUT)),
         "DO_NOT_TRACK": "1",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}",
-        "MLFLOW_REGISTRY_URI": f"sqlite:///{folder / 'mlflow.db'}",
+        "MLFLOW_TRACKING_URI": store,
+        "MLFLOW_REGISTRY_URI": store,
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "MLFLOW_LOGGING_LEVEL": "WARNING",
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
@@ -160,14 +164,14 @@ def _start_server(folder: Path, port: int, timeout: float) -> subprocess.Popen:
             if server.poll() is not None:
                 break
             with contextlib.suppress(httpx.HTTPError):
-                if client.get(f"http://127.0.0.1:{port}/api/health").status_code == 200:
+                if client.get(f"{_api_url(port)}/health").status_code == 200:
                     return server
             time.sleep(0.2)
     server.kill()
     server.wait()
     tail = (folder / "prefect-server.log").read_text(errors="replace")[-2000:]
     raise CourseError(
-        f"Prefect's API server did not answer on 127.0.0.1:{port} within {timeout:.0f} s "
+        f"Prefect's API server did not answer at {_api_url(port)} within {timeout:.0f} s "
         f"(exit code {server.returncode}); its log ends with:\n{tail}"
     )
 
@@ -249,8 +253,7 @@ def start_stack(*, timeout: float = STARTUP_TIMEOUT) -> LocalStack:
     import mlflow  # noqa: F401 - it sets up its loggers on import: quiet them after
 
     _quiet_logging()
-    _STACK = LocalStack(folder, f"http://127.0.0.1:{port}/api", os.environ["MLFLOW_TRACKING_URI"],
-                        server)
+    _STACK = LocalStack(folder, _api_url(port), os.environ["MLFLOW_TRACKING_URI"], server)
     atexit.register(_STACK.stop)
     return _STACK
 
@@ -286,7 +289,7 @@ def task_runs(flow_run_id: str) -> pd.DataFrame:
              for i in inputs if getattr(i, "input_type", "") == "task_run"}
         )
         rows.append({
-            "task": run.name.rsplit("-", 1)[0],
+            "task": names[str(run.id)],
             "state": run.state.name if run.state else None,
             "run_count": int(run.run_count),
             "start": pd.Timestamp(run.start_time) if run.start_time else pd.NaT,
