@@ -23,6 +23,7 @@ import pandas as pd
 
 from curriculum.assistant import AMOUNT, count_tokens
 from curriculum.datasets.help_center import HelpCenter
+from curriculum.errors import CourseError
 
 #: what the model is told before the task (counted in every prompt)
 SYSTEM = (
@@ -31,6 +32,9 @@ SYSTEM = (
     'Reply with one JSON action per turn: {"tool": name, "args": {...}} or {"answer": value}.'
 )
 MODEL_MODES = ("planner", "looping", "confused")
+#: steps after which the scripted model refuses to go on: a loop without a step budget would
+#: otherwise never end (a hosted model would keep billing it)
+RUNAWAY_STEPS = 100
 _ORDER = re.compile(r"order (\d+)")
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
         ast.Div: operator.truediv, ast.USub: operator.neg}
@@ -161,12 +165,20 @@ def scripted_model(mode: str = "planner") -> Callable[[str, list], dict]:
     Returns
     -------
     callable
-        Deterministic: the same task and transcript give the same action.
+        Deterministic: the same task and transcript give the same action. It raises
+        :class:`~curriculum.errors.CourseError` when called with a transcript of
+        :data:`RUNAWAY_STEPS` steps: the loop calling it has no step budget.
     """
     if mode not in MODEL_MODES:
         raise ValueError(f"mode must be one of {', '.join(MODEL_MODES)}, got {mode!r}")
 
     def model(task: str, transcript: list) -> dict:
+        if len(transcript) >= RUNAWAY_STEPS:
+            raise CourseError(
+                f"the model was called after {len(transcript)} steps of one task: the loop has no "
+                "step budget and would never end (a hosted model would bill every step); stop "
+                "after max_steps model calls"
+            )
         seen = [t["action"].get("tool") for t in transcript]
         order = _ORDER.search(str(task))
         if mode == "confused" and "weather" not in seen:

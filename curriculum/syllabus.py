@@ -146,8 +146,8 @@ SYLLABUS: tuple[Day, ...] = (
         title="A retrieval-augmented assistant: retrieved, assembled, judged and guarded offline",
         case=(
             "PII redaction, injection flags, the policy version in force, context in a token "
-            "budget, an answer judge, tokens, cost and KV-cache estimates, an agent loop with "
-            "tools and a budget"
+            "budget, an answer judge and its kappa against reviewers, tokens, cost and KV-cache "
+            "estimates, an agent loop with tools and a budget"
         ),
         notebooks=(NotebookSpec("assistant.ipynb", quick={"n_products": 30, "n_questions": 200}),),
     ),

@@ -8,6 +8,7 @@ import pytest
 
 from curriculum.agent import (
     MODEL_MODES,
+    RUNAWAY_STEPS,
     action_tokens,
     calculator,
     days_left,
@@ -20,6 +21,7 @@ from curriculum.agent import (
 )
 from curriculum.assistant import count_tokens
 from curriculum.datasets import injected_passages, make_help_center
+from curriculum.errors import CourseError
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,15 @@ def test_the_planner_answers_every_task_and_the_looping_model_never_does(world):
             "observation"].startswith("error")
     answer, transcript = run(scripted_model("looping"), return_tasks(orders)["task"][0], tools)
     assert answer is None and len(transcript) == 10
+
+
+def test_a_loop_without_a_budget_is_stopped_with_a_clear_error(world):
+    _, orders, tools = world
+    task = return_tasks(orders)["task"][0]
+    answer, transcript = run(scripted_model("looping"), task, tools, max_steps=RUNAWAY_STEPS)
+    assert answer is None and len(transcript) == RUNAWAY_STEPS  # every step up to the limit runs
+    with pytest.raises(CourseError, match="no\\s+step budget"):
+        run(scripted_model("looping"), task, tools, max_steps=RUNAWAY_STEPS + 1)
 
 
 def test_tools_refuse_what_they_cannot_do(world):
