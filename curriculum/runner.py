@@ -1,4 +1,8 @@
-"""The main job: execute the reference notebooks with papermill, autograde them, collect results."""
+"""The main job: execute and autograde the reference notebooks, collect results.
+
+Graded runs execute each notebook once, in the grader (the autograded notebook is the executed
+one); ungraded runs (the benchmark) execute it with papermill.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nbformat
+
 from curriculum.course import Course
 from curriculum.grading.course_config import KERNEL_ARGUMENTS
 from curriculum.grading.limits import Limits, thread_environment
 from curriculum.grading.session import GradingSession
-from curriculum.notebooks import check_parameters, notebook_parameters, read_notebook
+from curriculum.notebooks import (
+    check_parameters,
+    inject_parameters,
+    notebook_parameters,
+    read_notebook,
+)
 from curriculum.report import Headline, read_headlines
 from curriculum.syllabus import Day, NotebookSpec
 
@@ -37,7 +48,7 @@ class RunResult:
         solution lost autograded points: a defect in the course), or ``"timing"`` (it lost
         points because the busy machine stopped cells by the wall clock: rerun it).
     seconds : float
-        Papermill execution time.
+        Execution time (for a graded run: the grading job's, which executes the notebook).
     parameters : dict
         The parameters the notebook ran with.
     error : str
@@ -183,7 +194,8 @@ def run_curriculum(
     output_dir : Path
         Executed notebooks go to ``<output_dir>/<day>/<notebook>``; ``results.csv`` beside them.
     grade : bool
-        Autograde the executed notebooks (``mlsd run`` does; the benchmark may not).
+        Execute each notebook by autograding it (``mlsd run`` does: one execution gives the
+        outputs and the points); False executes with papermill only (the benchmark may).
     on_step : callable, optional
         Progress: called with a description before each step and with the result after each
         notebook is done (description, result).
@@ -212,32 +224,14 @@ def run_curriculum(
         session = GradingSession(course, Path(tmp), limits=limits) if grade else None
         try:
             for day in days:
-                day_results = []
-                for d, spec, source, params in plans:
-                    if d is not day:
-                        continue
-                    if on_step:
-                        on_step(f"executing {day.id}/{spec.filename}", None)
-                    output = output_dir / day.id / spec.filename
-                    seconds, error = execute_notebook(source, output, params)
-                    result = RunResult(
-                        day.id,
-                        spec.filename,
-                        "failed" if error else "ok",
-                        seconds,
-                        params,
-                        output,
-                        error,
+                day_plans = [plan for plan in plans if plan[0] is day]
+                if session is None:
+                    day_results = [_execute(day, spec, source, params, output_dir, on_step)
+                                   for _, spec, source, params in day_plans]
+                else:
+                    day_results = _execute_graded(
+                        session, day, day_plans, output_dir, Path(tmp) / "run-input", on_step
                     )
-                    if output.exists():
-                        result.headlines = read_headlines(
-                            json.loads(output.read_text(encoding="utf-8"))
-                        )
-                    day_results.append(result)
-                if session is not None:
-                    if on_step:
-                        on_step(f"autograding {day.id}", None)
-                    _grade_day(session, day, day_results)
                 for result in day_results:
                     if on_step:
                         on_step(f"{result.day}/{result.notebook}: {result.status}", result)
@@ -249,32 +243,93 @@ def run_curriculum(
     return results
 
 
-def _grade_day(session: GradingSession, day: Day, results: list[RunResult]) -> None:
-    executed = {r.notebook: r.output for r in results if r.status == "ok"}
-    if not executed:
-        return
-    grades = session.grade(day, {REFERENCE_STUDENT: executed})
-    by_name = {g.notebook: g for g in grades}
-    for result in results:
-        g = by_name.get(result.notebook)
-        if result.status != "ok" or g is None:
+def _execute(
+    day: Day,
+    spec: NotebookSpec,
+    source: Path,
+    params: dict[str, Any],
+    output_dir: Path,
+    on_step: Callable[[str, RunResult | None], None] | None,
+) -> RunResult:
+    """Execute one notebook with papermill (an ungraded run)."""
+    if on_step:
+        on_step(f"executing {day.id}/{spec.filename}", None)
+    output = output_dir / day.id / spec.filename
+    seconds, error = execute_notebook(source, output, params)
+    result = RunResult(
+        day.id, spec.filename, "failed" if error else "ok", seconds, params, output, error
+    )
+    if output.exists():
+        result.headlines = read_headlines(json.loads(output.read_text(encoding="utf-8")))
+    return result
+
+
+def _execute_graded(
+    session: GradingSession,
+    day: Day,
+    plans: list[tuple[Day, NotebookSpec, Path, dict[str, Any]]],
+    output_dir: Path,
+    scratch: Path,
+    on_step: Callable[[str, RunResult | None], None] | None,
+) -> list[RunResult]:
+    """Execute a day's notebooks by autograding them: one execution gives outputs and points."""
+    submitted = {}
+    for _, spec, source, params in plans:
+        path = scratch / day.id / spec.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(inject_parameters(read_notebook(source), params), path)
+        submitted[spec.filename] = path
+    if on_step:
+        on_step(f"executing {day.id} ({', '.join(submitted)}), autograded as it runs", None)
+    grades = {g.notebook: g for g in session.grade(day, {REFERENCE_STUDENT: submitted})}
+    results = []
+    for _, spec, _, params in plans:
+        output = output_dir / day.id / spec.filename
+        result = RunResult(day.id, spec.filename, "ok", 0.0, params, output)
+        results.append(result)
+        g = grades.get(spec.filename)
+        if g is None:
+            result.status, result.error = "failed", "the grader returned no grade"
             continue
+        result.seconds = g.seconds
+        graded = session.autograded_notebook(day, REFERENCE_STUDENT, spec.filename)
+        executed = None
+        if graded.is_file():  # the executed notebook, hidden test code redacted
+            text = graded.read_text(encoding="utf-8")
+            executed = json.loads(text)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+            result.headlines = read_headlines(executed)
         if g.error:
             result.status, result.error = "failed", f"autograding: {g.error}"
             continue
         result.auto_score, result.auto_max = g.auto_score, g.auto_max_score
         result.manual_max = g.max_score - g.auto_max_score
         lost = [q for q in g.questions if q.autograded and (q.points or 0) < q.max_points]
+        raised = _first_error(executed) if executed is not None else ""
         if lost and g.regrade:
             result.status = "timing"
             result.error = (
                 f"the machine was too busy to grade it fairly ({g.regrade}); rerun "
                 f"`mlsd run {day.id}` when it is quieter"
             )
+        elif raised:
+            result.status, result.error = "failed", raised
         elif lost:
             result.status = "graded-low"
             first = lost[0]
             result.error = f"reference solution lost points on {first.grade_id}: {first.message}"
+    return results
+
+
+def _first_error(nb: dict[str, Any]) -> str:
+    """``"cell <id> (In [n]): <Error>: <message>"`` for the first cell that raised, or ``""``."""
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                where = f"cell {cell.get('id', '?')} (In [{cell.get('execution_count')}])"
+                return f"{where}: {out.get('ename')}: {_first_line(str(out.get('evalue', '')))}"
+    return ""
 
 
 def write_results_csv(results: Iterable[RunResult], path: Path) -> None:

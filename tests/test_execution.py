@@ -1,6 +1,7 @@
-"""The main job on the real curriculum: every source notebook runs top to bottom with papermill at
-its quick parameters, its reference solution earns every autograded point, and a lab's headline
-model beats its baseline."""
+"""The main job on the real curriculum: every source notebook runs top to bottom at its quick
+(papermill) parameters, executed once in the grader, its reference solution earns every
+autograded point, its executed notebook is written, and a lab's headline model beats its
+baseline."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ def test_main_job_runs_and_grades_each_day(day, tmp_path, capsys):
         assert row["status"] == "ok", f"{day.id}/{row['notebook']}: {row['error']}"
         assert row["auto_score"] == row["auto_max"] and float(row["auto_max"]) > 0, row
         executed = json.loads((tmp_path / day.id / row["notebook"]).read_text())
+        cells = [c for c in executed["cells"] if c["cell_type"] == "code"]
+        assert all(c.get("execution_count") for c in cells if "".join(c["source"]).strip()), (
+            f"{day.id}/{row['notebook']}: the written notebook is not the executed one")
         for h in read_headlines(executed):
             better = h.model <= h.baseline if h.lower_is_better else h.model >= h.baseline
             assert better, f"{day.id}: the reference model does not beat the baseline: {h}"
