@@ -158,8 +158,13 @@ def _describe_failure(output: Path, exc: Any) -> str:
         )
     except Exception:  # the partial output may be unreadable; the count is still useful
         pass
-    where = f"cell {cell_id} (In [{exc.exec_count}])" if cell_id else f"In [{exc.exec_count}]"
-    return f"{where}: {exc.ename}: {_first_line(str(exc.evalue))}"
+    return _failure(cell_id, exc.exec_count, exc.ename, exc.evalue)
+
+
+def _failure(cell_id: str, count: Any, ename: Any, evalue: Any) -> str:
+    """``"cell <id> (In [n]): <Error>: <message's first line>"`` (``"In [n]: ..."`` without id)."""
+    where = f"cell {cell_id} (In [{count}])" if cell_id else f"In [{count}]"
+    return f"{where}: {ename}: {_first_line(str(evalue))}"
 
 
 def _first_line(text: str) -> str:
@@ -327,8 +332,10 @@ def _first_error(nb: dict[str, Any]) -> str:
     for cell in nb.get("cells", []):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                where = f"cell {cell.get('id', '?')} (In [{cell.get('execution_count')}])"
-                return f"{where}: {out.get('ename')}: {_first_line(str(out.get('evalue', '')))}"
+                return _failure(
+                    cell.get("id", "?"), cell.get("execution_count"), out.get("ename"),
+                    out.get("evalue", ""),
+                )
     return ""
 
 
