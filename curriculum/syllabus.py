@@ -147,7 +147,7 @@ SYLLABUS: tuple[Day, ...] = (
         case=(
             "PII redaction, injection flags, the policy version in force, context in a token "
             "budget, an answer judge and its kappa against reviewers, tokens, cost and KV-cache "
-            "estimates, an agent loop with tools and a budget"
+            "estimates from stated assumptions, an agent loop with tools and a budget"
         ),
         notebooks=(NotebookSpec("assistant.ipynb", quick={"n_products": 30, "n_questions": 200}),),
     ),

@@ -6,12 +6,14 @@ lost); injection flags on any "ignore" (a customer's harmless tip blocked); retr
 version in force, or without the injection filter; a context that keeps superseded versions, or
 stops at the first passage that does not fit; a judge that only checks that the cited passage
 states the amount, or that trusts customers' posts; a KV cache without its keys-and-values
-factor 2; a cost per question instead of per thousand; a design judged on retrieval alone; an
-agent loop without a budget, or one that fails on a tool's error instead of showing it to the
-model.
+factor 2; a cost per question instead of per thousand; estimates whose prompt is the question
+alone, or whose KV cache holds one sequence instead of those in flight at the peak; a design
+judged on retrieval alone; an agent loop without a budget, or one that fails on a tool's error
+instead of showing it to the model.
 Honest: redaction by other patterns, a retriever on BM25 alone plus the question's product and
 policy, context assembly in pandas, a judge written as one boolean expression, estimates with
-math.prod, an agent loop over range(max_steps).
+math.prod, a small internal assistant's estimates (another product, its cache in GiB at half an
+answer), an agent loop over range(max_steps).
 """
 
 from __future__ import annotations
@@ -80,6 +82,36 @@ PER_QUESTION = (
     "    return 1_000 * (prompt_tokens * input_price + output_tokens * output_price) / 1e6",
     "    return (prompt_tokens * input_price + output_tokens * output_price) / 1e6",
 )
+QUESTION_ALONE = (
+    '_prompt = _a["instruction_tokens"] + _a["passages"] * _a["tokens_per_passage"] '
+    '+ _a["question_tokens"]',
+    '_prompt = _a["question_tokens"]  # the question is the prompt',
+)
+ONE_SEQUENCE = (
+    '"kv_cache_gb": {"value": _in_flight * (_prompt + 80) * _per_token / 1e9,',
+    '"kv_cache_gb": {"value": (_prompt + 80) * _per_token / 1e9,  # one sequence',
+)
+SMALL_ASSISTANT = '''import math
+
+# An internal assistant for 2,000 support agents, on a self-hosted 70B model with an 8-bit KV cache
+ASSUMPTIONS = dict(instruction_tokens=1_200, passages=8, tokens_per_passage=250,
+                   question_tokens=400, output_tokens=300, input_price=0.15, output_price=0.6,
+                   peak_qps=0.5, seconds_per_answer=12, n_layers=80, n_kv_heads=8, head_dim=128,
+                   bytes_per_value=1)
+a = SimpleNamespace(**ASSUMPTIONS)
+prompt = a.instruction_tokens + a.passages * a.tokens_per_passage + a.question_tokens  # 3,600
+flight = a.peak_qps * a.seconds_per_answer
+per_token = math.prod([2, a.n_layers, a.n_kv_heads, a.head_dim, a.bytes_per_value])
+ESTIMATES = {
+    "prompt_tokens": {"value": prompt, "assumptions": "1,200 + 8 x 250 + 400 = 3,600 tokens"},
+    "cost_per_1k": {"value": (prompt * 0.15 + 300 * 0.6) / 1_000,
+                    "assumptions": "(3,600 x $0.15 + 300 x $0.60) / 1M x 1,000 = $0.72"},
+    "in_flight": {"value": flight, "assumptions": "0.5 questions/s x 12 s = 6 sequences"},
+    # on average half the answer has been generated; in GiB
+    "kv_cache_gb": {"value": flight * (prompt + 300 / 2) * per_token / 2**30,
+                    "assumptions": "6 x 3,750 tokens x 160 KiB (80 layers, 8 KV heads, 8 bits)"},
+}
+'''
 RETRIEVAL_ONLY = (
     'offline_metrics=["recall_at_k", "answer_correctness", "groundedness", "refusal_rate"]',
     'offline_metrics=["recall_at_k", "mrr"]',
@@ -198,6 +230,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             STATES_IT,
         ),
         "a KV cache without keys and values": ("cost_and_memory", ["estimates_test"], NO_FACTOR_2),
+        "a prompt of the question alone": (
+            "assistant_estimates",
+            ["assistant_estimates_test"],
+            QUESTION_ALONE,
+        ),
         "a design judged on retrieval alone": (
             "assistant_design",
             ["assistant_design_test"],
@@ -227,6 +264,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             ["estimates_test"],
             PER_QUESTION,
         ),
+        "a KV cache of one sequence at the peak": (
+            "assistant_estimates",
+            ["assistant_estimates_test"],
+            ONE_SEQUENCE,
+        ),
         "an agent loop that fails on a tool's error": (
             "run_agent",
             ["agent_tools_and_cost"],
@@ -253,6 +295,11 @@ HONEST = {
         ),
         "a judge as one expression": ("answer_judge", ["acceptable_test"], ONE_EXPRESSION),
         "estimates with math.prod": ("cost_and_memory", ["estimates_test"], PROD),
+        "a small internal assistant on a 70B model, its cache in GiB": (
+            "assistant_estimates",
+            ["assistant_estimates_test"],
+            SMALL_ASSISTANT,
+        ),
         "an agent loop over range(max_steps)": (
             "run_agent",
             ["agent_loop_stops", "agent_tools_and_cost"],
