@@ -155,8 +155,9 @@ SYLLABUS: tuple[Day, ...] = (
         id="day8",
         title="Capstone: the fraud model in production with Prefect, MLflow and FastAPI",
         case=(
-            "a flow with retries and caches, a registry gate moving the champion alias, an "
-            "endpoint serving the champion on online features, drift alerts that retrain"
+            "a flow with retries and caches, a registry gate on ranking and dollars moving the "
+            "champion alias, an endpoint serving the champion on online features, drift alerts "
+            "that retrain"
         ),
         notebooks=(
             NotebookSpec(

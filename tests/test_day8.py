@@ -4,7 +4,8 @@ Each learner answers like the reference except for the mistakes named in their c
 question, chosen not to interact; one case makes two changes to the pipeline that touch different
 graded cells). Wrong: an ingest task without retries; the default cache policy (it keys on the
 flow run, so nothing is reused across runs); a cache keyed on the date only (a new snapshot is
-served stale data); a gate that promotes every new model; an evaluation that never scores the
+served stale data); a gate that promotes every new model; a gate on ranking and calibration
+that promotes a challenger losing half as many dollars again; an evaluation that never scores the
 champion; FastAPI's own validation handler (it echoes NaN and fails with a 500); the latest
 version served instead of the champion; features computed from the request alone
 (training/serving skew); a retraining storm (a run every morning the drift lasts); a morning's
@@ -36,7 +37,7 @@ ALWAYS = (
     "    return True  # the newest model is the best\n",
 )
 NO_CHAMPION = (
-    '                "champion": None if champion is None else metrics(champion, x, y)}',
+    '                "champion": None if champion is None else metrics(champion, x, y, amount)}',
     '                "champion": None}  # the registry keeps the history',
 )
 DEFAULT_HANDLER = (
@@ -67,6 +68,10 @@ LOGISTIC = (
         "    @task(retries=2, retry_delay_seconds=0,\n"
         '          cache_key_fn=lambda context, p: f"read:{p[\'snapshot\']}:{p[\'as_of\']}")\n',
     ),
+)
+BLIND_TO_DOLLARS = (
+    "    return bool(better and calibrated and affordable)",
+    "    return bool(better and calibrated)  # ranking and calibration only",
 )
 RELATIVE = (
     "    better = challenger[\"pr_auc\"] >= champion[\"pr_auc\"] + 0.01  # ranks fraud better, not noise",  # noqa: E501
@@ -158,12 +163,13 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             WHOLE_DAY,
         ),
     },
-    "a cache keyed on the date, features from the request alone": {
+    "a cache keyed on the date, a gate blind to dollars, features from the request alone": {
         "a cache keyed on the date only": (
             "build_pipeline",
             ["pipeline_retries_and_caches"],
             DATE_ONLY,
         ),
+        "a gate blind to dollars": ("promotion_gate", ["registry_gate"], BLIND_TO_DOLLARS),
         "features from the request alone": (
             "build_app",
             ["endpoint_serves_champion"],
