@@ -9,9 +9,15 @@ that promotes a challenger losing half as many dollars again; an evaluation that
 champion; FastAPI's own validation handler (it echoes NaN and fails with a 500); the latest
 version served instead of the champion; features computed from the request alone
 (training/serving skew); a retraining storm (a run every morning the drift lasts); a morning's
-window that holds the whole day (it looks ahead). Honest: a logistic regression in a scikit-learn
-pipeline with a cache key function of its own, a gate on a relative improvement, an endpoint that
-validates by hand, a PSI on twenty bins with a counter for the cool-down.
+window that holds the whole day (it looks ahead); a month's window of scores (it dilutes the
+season's shift: the first retrain comes weeks late, on the synthetic log and end to end).
+Honest: a logistic regression in a scikit-learn pipeline with a cache key function of its own, a
+gate on a relative improvement, an endpoint that validates by hand, a PSI on twenty bins with a
+counter for the cool-down.
+
+The registry test and the end-to-end test train on dates no other cell uses (22 and 17 Oct), so
+a cache keyed on the date alone loses only the pipeline cell (measured: without the blind gate,
+that learner keeps registry_gate).
 """
 
 from __future__ import annotations
@@ -122,6 +128,10 @@ WHOLE_DAY = (
     "        week = log[(when >= day - pd.Timedelta(days=7)) & (when < day)]  # the morning: before it",  # noqa: E501
     "        week = log[(when >= day - pd.Timedelta(days=7)) & (when < day + pd.Timedelta(days=1))]",  # noqa: E501
 )
+A_MONTH = (
+    "        week = log[(when >= day - pd.Timedelta(days=7)) & (when < day)]  # the morning: before it",  # noqa: E501
+    "        week = log[(when >= day - pd.Timedelta(days=30)) & (when < day)]  # the last month",  # noqa: E501
+)
 TWENTY_BINS = (
     (
         '        value = psi(reference["p_fraud"], week["p_fraud"]) if len(week) else np.nan',
@@ -163,13 +173,18 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             WHOLE_DAY,
         ),
     },
-    "a cache keyed on the date, a gate blind to dollars, features from the request alone": {
+    "a cache keyed on the date, a gate blind to dollars, the request alone, a month's window": {
         "a cache keyed on the date only": (
             "build_pipeline",
             ["pipeline_retries_and_caches"],
             DATE_ONLY,
         ),
         "a gate blind to dollars": ("promotion_gate", ["registry_gate"], BLIND_TO_DOLLARS),
+        "a month's window of scores": (
+            "run_monitoring",
+            ["monitoring_loop", "loop_end_to_end"],
+            A_MONTH,
+        ),
         "features from the request alone": (
             "build_app",
             ["endpoint_serves_champion"],
