@@ -79,7 +79,10 @@ SYLLABUS: tuple[Day, ...] = (
     Day(
         id="day1",
         title="Design practice: the answer skeleton",
-        case="framing, metrics, estimates, features, leakage, tools, a full design",
+        case=(
+            "framing, metrics, experiments and rollout, failure modes, estimates, features, "
+            "leakage, tools, a full design"
+        ),
         notebooks=(NotebookSpec("design_practice.ipynb", quick={"n_scenarios": 5}),),
     ),
     Day(

@@ -75,6 +75,46 @@ CASES = {
             ),
         ],
     ),
+    "failure_modes": (
+        "failure_modes_test",
+        [
+            (
+                "retrain, whatever broke",
+                '"store_timeouts": {"detect": "dependency_latency", "respond": "default_features"}',
+                '"store_timeouts": {"detect": "dependency_latency", "respond": "retrain"}',
+            ),
+            (
+                "score drift as the alarm for stale features",
+                '"nightly_job_failed": {"detect": "feature_freshness", "respond": "last_good"}',
+                '"nightly_job_failed": {"detect": "prediction_drift", "respond": "last_good"}',
+            ),
+            (
+                "a rollback for a feature store outage",
+                '"store_timeouts": {"detect": "dependency_latency", "respond": "default_features"}',
+                '"store_timeouts": {"detect": "dependency_latency", "respond": "rollback"}',
+            ),
+            (
+                "concept drift left to the score distribution",
+                '"concept_drift": {"detect": "label_metrics", "respond": "retrain"}',
+                '"concept_drift": {"detect": "prediction_drift", "respond": "retrain"}',
+            ),
+        ],
+        [
+            (
+                "a fallback model while the store times out",
+                '"store_timeouts": {"detect": "dependency_latency", "respond": "default_features"}',
+                '"store_timeouts": {"detect": "dependency_latency", "respond": "fallback_model"}',
+            ),
+            (
+                "a bad push caught by its decision rate, a spike shed to a fallback",
+                '"bad_push": {"detect": "canary_guardrails", "respond": "rollback"},\n'
+                '    "traffic_spike": {"detect": "capacity", "respond": "autoscale"}',
+                '"bad_push": {"detect": "prediction_drift", "respond": "rollback"},\n'
+                '    "traffic_spike": {"detect": "dependency_latency", '
+                '"respond": "fallback_model"}',
+            ),
+        ],
+    ),
     "canary_verdict": (
         "canary_verdict_test",
         [
