@@ -80,8 +80,8 @@ SYLLABUS: tuple[Day, ...] = (
         id="day1",
         title="Design practice: the answer skeleton",
         case=(
-            "framing, metrics, experiments and rollout, failure modes, estimates, features, "
-            "leakage, tools, a full design"
+            "framing, losses, metrics, experiments and rollout, failure modes, estimates, "
+            "features, leakage, tools, a full design"
         ),
         notebooks=(NotebookSpec("design_practice.ipynb", quick={"n_scenarios": 5}),),
     ),

@@ -75,6 +75,39 @@ CASES = {
             ),
         ],
     ),
+    "loss_choice": (
+        "loss_choice_test",
+        [
+            (
+                "squared error for a 90th percentile",
+                '"eta_p90": "pinball"',
+                '"eta_p90": "squared_error"',
+            ),
+            (
+                "the hinge loss for an auction's probability",
+                '"ctr_auction": "log_loss"',
+                '"ctr_auction": "hinge"',
+            ),
+            (
+                "a pointwise regression of the grades for NDCG",
+                '"search_ranking": "lambdarank"',
+                '"search_ranking": "squared_error"',
+            ),
+        ],
+        [
+            ("Huber for the median quote", '"eta_quote": "absolute_error"', '"eta_quote": "huber"'),
+            (
+                "BPR for retrieval",
+                '"candidate_retrieval": "sampled_softmax"',
+                '"candidate_retrieval": "bpr"',
+            ),
+            (
+                "a Poisson regression of watch seconds",
+                '"watch_time_ranker": "weighted_log_loss"',
+                '"watch_time_ranker": "poisson"',
+            ),
+        ],
+    ),
     "failure_modes": (
         "failure_modes_test",
         [
