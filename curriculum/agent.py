@@ -12,9 +12,7 @@ the whole transcript, which is why an agent's cost grows faster than its number 
 
 from __future__ import annotations
 
-import ast
 import json
-import operator
 import re
 from collections.abc import Callable
 
@@ -23,6 +21,7 @@ import pandas as pd
 
 from curriculum.assistant import AMOUNT, count_tokens
 from curriculum.datasets.help_center import HelpCenter
+from curriculum.design.estimates import arithmetic
 from curriculum.errors import CourseError
 
 #: what the model is told before the task (counted in every prompt)
@@ -36,8 +35,6 @@ MODEL_MODES = ("planner", "looping", "confused")
 #: otherwise never end (a hosted model would keep billing it)
 RUNAWAY_STEPS = 100
 _ORDER = re.compile(r"order (\d+)")
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-        ast.Div: operator.truediv, ast.USub: operator.neg}
 
 
 def make_orders(center: HelpCenter, n_orders: int = 200, *,
@@ -86,30 +83,14 @@ def days_left(center: HelpCenter, orders: pd.DataFrame) -> pd.Series:
 
 
 def calculator(expression: str) -> float:
-    """Evaluate arithmetic (numbers, + - * /, parentheses, max, min) without ``eval``.
+    """Evaluate arithmetic (numbers, + - * / **, parentheses, max, min) without ``eval``.
 
     Raises
     ------
     ValueError
         For anything else (names, attributes, calls other than max/min).
     """
-    def value(node: ast.AST) -> float:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](value(node.left), value(node.right))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](value(node.operand))
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in ("max", "min") and not node.keywords):
-            return {"max": max, "min": min}[node.func.id](*(value(a) for a in node.args))
-        raise ValueError(f"the calculator only does arithmetic, max and min: {expression!r}")
-
-    try:
-        tree = ast.parse(str(expression), mode="eval")
-    except SyntaxError:
-        raise ValueError(f"not an arithmetic expression: {expression!r}") from None
-    return value(tree.body)
+    return arithmetic(expression)
 
 
 def make_tools(center: HelpCenter, orders: pd.DataFrame) -> dict[str, Callable]:

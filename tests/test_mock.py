@@ -261,3 +261,63 @@ def test_the_terminal_mock_answers_and_ends_with_feedback():
     assert get_case("video-recs").facts["scale"] in "\n".join(said)
     assert any("unknown step" in line for line in said)
     assert "## Feedback" in text and "Rubric" in text
+
+
+def test_estimates_are_recomputed_from_the_learners_own_assumptions():
+    mock, clock, said = _mock()
+    mock.estimate("peak QPS", 700, "daily_users * views / 86_400 * peak",
+                  daily_users=2e6, views=10, peak=3)
+    assert "follows from what you assumed" in said[-1]
+    clock.minutes(2)
+    mock.estimate("feature store", 160, "cards * features * 4 * replicas / 1e9",
+                  cards=50e6, features=200, replicas=4)  # said 160 GB; the arithmetic gives 160
+    mock.estimate("replicas", 40, "peak / per_replica", peak=2_000, per_replica=500)  # 4, not 40
+    assert "not 40: which is it?" in said[-1]
+    feedback = mock.finish(_fraud_design())
+    assert [e["follows"] for e in feedback.estimates] == [True, True, False]
+    assert feedback.first_number == 0
+    assert any("[estimate] replicas" in f and "give 4" in f for f in feedback.findings)
+    assert "estimates: numbers with their assumptions" in dict(feedback.missed), (
+        "an estimate that does not follow from its own assumptions is not the signal")
+    assert "does not follow" in str(feedback)
+
+    honest, _, _ = _mock()
+    honest.estimate("peak QPS", 93, "monthly * visits / 30 / 86_400 * peak",
+                    monthly=20e6, visits=4, peak=3)  # a smaller product is as right
+    assert "estimates: numbers with their assumptions" in honest.finish(_fraud_design()).covered
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("", 5, "a"), {"a": 5}, "name the estimate"),
+        (("qps", 5), {"a": 5}, "say how qps follows"),
+        (("qps", -5, "a"), {"a": 5}, "positive number"),
+        (("qps", 5, "a"), {"a": float("nan")}, "positive number"),
+        (("qps", 5, "a * b"), {"a": 5}, "'b' is not a number you stated"),
+        (("qps", 5, "__import__('os')"), {"a": 5}, "only arithmetic"),
+        (("qps", 5, "a / (a - a)"), {"a": 5}, "division by zero"),
+    ],
+)
+def test_an_estimate_that_cannot_be_checked_is_refused_with_a_reason(args, kwargs, message):
+    mock, _, _ = _mock()
+    with pytest.raises(ValueError, match=message):
+        mock.estimate(*args, **kwargs)
+    assert not mock.estimates
+
+
+def test_the_terminal_takes_estimates_in_words():
+    lines = iter([
+        "estimate peak QPS = 700 from daily_users * views / 86_400 * peak with "
+        "daily_users=2e6, views=10, peak=3",
+        "estimate peak QPS 700",
+        "estimate replicas = 40 from peak / per_replica with peak=2_000, per_replica=five",
+        "done",
+    ])
+    said: list[str] = []
+    text = run_in_terminal("fraud", read=lambda _: next(lines), say=said.append, clock=Clock())
+    joined = "\n".join(said)
+    assert "follows from what you assumed" in joined
+    assert "say it as: estimate peak QPS = 700" in joined
+    assert "'five' is not a number" in joined
+    assert "Estimates, recomputed from your own assumptions" in text

@@ -6,12 +6,25 @@ storage vendors' unit).
 
 from __future__ import annotations
 
+import ast
 import math
 import numbers
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 SECONDS_PER_DAY = 86_400
 DAYS_PER_MONTH = 30
+
+
+def _power(base: float, exponent: float) -> float:
+    if abs(exponent) > 64:  # 9 ** 9 ** 9 would run for ever
+        raise ValueError(f"an exponent of {exponent:g} is not an estimate")
+    return float(base) ** float(exponent)
+
+
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.Div: operator.truediv, ast.Pow: _power, ast.USub: operator.neg}
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> float:
@@ -151,3 +164,56 @@ def check_estimate(
         ratio,
         f"{what} {_fmt(answer)} is {size} (expected about {_fmt(expected)})",
     )
+
+
+def arithmetic(expression: str, names: Mapping[str, float] | None = None) -> float:
+    """Evaluate arithmetic without ``eval``.
+
+    Numbers, the given `names`, + - * / **, parentheses, ``max`` and ``min``.
+
+    Parameters
+    ----------
+    expression : str
+        For example ``"daily_users * views / 86_400 * peak"``.
+    names : mapping, optional
+        The numbers the expression may name.
+
+    Raises
+    ------
+    ValueError
+        For anything else: an unknown name, an attribute, a call other than max/min, a syntax
+        error, a division by zero.
+
+    Examples
+    --------
+    >>> arithmetic("users * 10 / 86_400 * peak", {"users": 8.64e6, "peak": 3})
+    3000.0
+    """
+    names = dict(names or {})
+
+    def value(node: ast.AST) -> float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in names:
+            return float(names[node.id])
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](value(node.operand))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("max", "min") and not node.keywords and node.args):
+            return {"max": max, "min": min}[node.func.id](*(value(a) for a in node.args))
+        if isinstance(node, ast.Name) and names:
+            raise ValueError(f"{node.id!r} is not a number you stated ({', '.join(sorted(names))})")
+        raise ValueError(f"only arithmetic, max and min: {expression!r}")
+
+    try:
+        tree = ast.parse(str(expression), mode="eval")
+    except SyntaxError:
+        raise ValueError(f"not an arithmetic expression: {expression!r}") from None
+    try:
+        return float(value(tree.body))
+    except ZeroDivisionError:
+        raise ValueError(f"division by zero in {expression!r}") from None
+    except OverflowError:
+        raise ValueError(f"too large to be an estimate: {expression!r}") from None

@@ -13,14 +13,16 @@ saved in a record file, so a restarted kernel keeps the clock and ``mlsd progres
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from curriculum.design.document import Alternative, DesignDocument, Scope, is_placeholder
+from curriculum.design.estimates import arithmetic, humanize
 from curriculum.mock.cases import RUBRIC, TOPIC_WORDS, Case, get_case
 from curriculum.progress import read_json_object
 
@@ -34,6 +36,8 @@ PLAN: dict[str, tuple[float, float]] = {
     "deep dives": (33, 45),
 }
 CHANGE_AT_MINUTE = 30.0
+#: how far an estimate may be from what its own assumptions give (an interviewer's "about")
+ESTIMATE_TOLERANCE = 0.3
 LENGTH_MINUTES = 45.0
 YOUR_CALL = "Your call: state an assumption (mock.assume('...')) and go on."
 
@@ -59,6 +63,7 @@ class Feedback:
     missed: list[tuple[str, str]]  # signal, where the course teaches it
     findings: list[str]
     scores: dict[str, int]
+    estimates: list[dict] = field(default_factory=list)  # name, value, arithmetic, recomputed
 
     def lines(self) -> list[str]:
         """The report, as Markdown lines."""
@@ -72,6 +77,14 @@ class Feedback:
         number = "never" if self.first_number is None else f"minute {self.first_number:.1f}"
         diagram = "never" if self.first_diagram is None else f"minute {self.first_diagram:.1f}"
         out += ["", f"First number stated: {number}. High-level diagram: {diagram} (plan: by 12)."]
+        if self.estimates:
+            out += ["", "**Estimates, recomputed from your own assumptions**", ""]
+            for e in self.estimates:
+                verdict = "follows" if e["follows"] else "**does not follow**"
+                out.append(
+                    f"- {e['name']}: {humanize(e['value'])} — {e['arithmetic']} = "
+                    f"{humanize(e['recomputed'])}: {verdict}"
+                )
         out += ["", f"**Questions** ({len(self.asked)} asked)", ""]
         if self.must_ask_missed:
             for topic in self.must_ask_missed:
@@ -139,6 +152,7 @@ class Interview:
         self.started: float = state.get("started", clock())
         self.asked: list[dict] = state.get("asked", [])
         self.assumptions: list[dict] = state.get("assumptions", [])
+        self.estimates: list[dict] = state.get("estimates", [])
         self.steps: dict[str, float] = state.get("steps", {})
         self.change_shown: bool = state.get("change_shown", False)
         self.finished: bool = state.get("finished", False)
@@ -181,6 +195,69 @@ class Interview:
             raise ValueError("state the assumption in words, e.g. mock.assume('20M users a day')")
         self.assumptions.append({"minute": round(self.minutes(), 2), "text": assumption})
         self._save()
+        self._maybe_change()
+
+    def estimate(
+        self, name: str, value: float, how: str | None = None, /, **assumptions: float
+    ) -> None:
+        """Say an estimate, the arithmetic it comes from, and the assumptions it uses.
+
+        The interviewer recomputes it from your assumptions and says whether it follows (within
+        30 %): an interviewer checks that your numbers follow from what you assumed, not that
+        they match theirs.
+
+        Parameters
+        ----------
+        name : str
+            What is estimated, e.g. ``"peak QPS"``.
+        value : float
+            Your number.
+        how : str
+            The arithmetic it follows from, in the names of your assumptions, e.g.
+            ``"daily_users * views / 86_400 * peak"``.
+        **assumptions : float
+            The numbers you assume, e.g. ``daily_users=2e6, views=10, peak=3``.
+
+        Raises
+        ------
+        ValueError
+            For a missing name or arithmetic, a value or assumption that is not a positive
+            number, or arithmetic that is not arithmetic of the assumptions.
+
+        Examples
+        --------
+        ``mock.estimate("peak QPS", 700, "daily_users * views / 86_400 * peak",
+        daily_users=2e6, views=10, peak=3)``
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("name the estimate, e.g. mock.estimate('peak QPS', 700, ...)")
+        if not isinstance(how, str) or not how.strip():
+            raise ValueError(
+                f"say how {name} follows from your assumptions, e.g. mock.estimate({name!r}, "
+                f"{value!r}, 'daily_users * views / 86_400 * peak', daily_users=2e6, views=10, "
+                "peak=3)"
+            )
+        for what, number in {name: value, **assumptions}.items():
+            if (isinstance(number, bool) or not isinstance(number, int | float)
+                    or not math.isfinite(number) or number <= 0):
+                raise ValueError(f"{what}: give a positive number, not {number!r}")
+        recomputed = arithmetic(how, assumptions)
+        follows = recomputed > 0 and abs(value / recomputed - 1) <= ESTIMATE_TOLERANCE
+        self.estimates.append({
+            "minute": round(self.minutes(), 2), "name": name, "value": float(value),
+            "arithmetic": how, "assumptions": {k: float(v) for k, v in assumptions.items()},
+            "recomputed": recomputed, "follows": bool(follows),
+        })
+        self._save()
+        if follows:
+            self._say(
+                f"Interviewer: {name} ≈ {humanize(value)} — that follows from what you assumed."
+            )
+        else:
+            self._say(
+                f"Interviewer: your assumptions give {how} = {humanize(recomputed)}, not "
+                f"{humanize(value)}: which is it?"
+            )
         self._maybe_change()
 
     def step(self, name: str) -> None:
@@ -279,13 +356,22 @@ class Interview:
             for name, (a, b) in PLAN.items()
         ]
         numbers = [a["minute"] for a in self.assumptions if re.search(r"\d", a["text"])]
+        numbers += [e["minute"] for e in self.estimates]
+        astray = [e for e in self.estimates if not e["follows"]]
         asked_topics = {t for q in self.asked for t in q["topics"]}
         missed_topics = [t for t in case.must_ask if t not in asked_topics]
         found = design.validate() if design is not None else []
-        checks = _signals(case, design, found, scope, alternatives, bool(numbers), self.steps)
+        checks = _signals(
+            case, design, found, scope, alternatives, bool(numbers), not astray, self.steps
+        )
         covered = [name for name, ok in checks if ok]
         missed = [(name, _where(case, name)) for name, ok in checks if not ok]
         findings = [str(f) for f in found]
+        findings += [
+            f"[estimate] {e['name']}: you said {humanize(e['value'])}, but your own assumptions "
+            f"give {humanize(e['recomputed'])} ({e['arithmetic']}) — which is it?"
+            for e in astray
+        ]
         if not risks or is_placeholder(list(risks)):
             findings.append("[risks] What could go wrong with this design, and what is the plan?")
         if not next_steps or is_placeholder(list(next_steps)):
@@ -302,6 +388,7 @@ class Interview:
             missed=missed,
             findings=findings,
             scores=scores,
+            estimates=list(self.estimates),
         )
 
     # -- the record ----------------------------------------------------------------------------
@@ -321,6 +408,7 @@ class Interview:
             started=self.started,
             asked=self.asked,
             assumptions=self.assumptions,
+            estimates=self.estimates,
             steps=self.steps,
             change_shown=self.change_shown,
             finished=self.finished,
@@ -332,19 +420,22 @@ class Interview:
 
 
 def _signals(
-    case, design, found, scope, alternatives, said_numbers, steps
+    case, design, found, scope, alternatives, said_numbers, estimates_follow, steps
 ) -> list[tuple[str, bool]]:
     """(signal, covered) for what an interviewer listens for, judged on the answer's structure.
 
     `found` holds the design's ``validate()`` findings; `said_numbers`, whether an assumption
-    stated a number.
+    stated a number (or an estimate was said); `estimates_follow`, whether every estimate
+    follows from its own assumptions.
     """
 
     def given(value: object) -> bool:
         return not is_placeholder(value)
 
     d = design
-    numbers = said_numbers or bool(d is not None and re.search(r"\d", d.requirements.scale or ""))
+    numbers = estimates_follow and (
+        said_numbers or bool(d is not None and re.search(r"\d", d.requirements.scale or ""))
+    )
     diagram = steps.get("diagram")
     out = [
         ("estimates: numbers with their assumptions", numbers),

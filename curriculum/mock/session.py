@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,9 @@ design = DesignDocument(
 )"""
 
 
+_ESTIMATE = re.compile(r"^(.+?)=\s*(\S+)\s+from\s+(.+?)\s+with\s+(.+)$")
+
+
 def mock_notebook(case: Case, mock_id: str, record: str) -> nbformat.NotebookNode:
     """The notebook of one mock: the prompt, the clock, a cell per step, and the submit cell."""
     plan = "\n".join(f"| {name} | {a:g}–{b:g} |" for name, (a, b) in PLAN.items())
@@ -44,7 +48,10 @@ def mock_notebook(case: Case, mock_id: str, record: str) -> nbformat.NotebookNod
             "running "
             "if the kernel restarts). Ask the interviewer with `mock.ask('...')`: the answer comes "
             "from the interviewer's card, or it is your call — then say what you assume with "
-            "`mock.assume('...')`, numbers included. Mark each step as you start it with "
+            "`mock.assume('...')`, numbers included. Say an estimate with the arithmetic it "
+            "follows from — `mock.estimate('peak QPS', 700, 'daily_users * views / 86_400 * peak', "
+            "daily_users=2e6, views=10, peak=3)` — and the interviewer checks that it follows "
+            "from your assumptions. Mark each step as you start it with "
             "`mock.step('...')`; `mock.clock()` tells the time. Around minute 30 the interviewer "
             "changes a requirement.\n\n| step | minutes |\n|---|---|\n"
             f"{plan}\n\nIn pairs, the interviewer reads the card with `mlsd mock {case.id} --card` "
@@ -63,7 +70,9 @@ def mock_notebook(case: Case, mock_id: str, record: str) -> nbformat.NotebookNod
         ),
         code(
             'mock.step("clarify")\nmock.ask("What is the business goal?")\n'
-            '# mock.ask("...")\n# mock.assume("...")'
+            '# mock.ask("...")\n# mock.assume("...")\n'
+            '# mock.estimate("peak QPS", 700, "daily_users * views / 86_400 * peak",\n'
+            '#               daily_users=2e6, views=10, peak=3)'
         ),
         code('scope = Scope(in_scope=["..."], out_of_scope=["..."])'),
         md(
@@ -143,6 +152,40 @@ def card_text(case: Case) -> str:
     return "\n".join(lines)
 
 
+def parse_estimate(text: str) -> tuple[str, float, str, dict[str, float]]:
+    """Read the terminal's form of :meth:`Interview.estimate`.
+
+    ``NAME = VALUE from ARITHMETIC with NAME=NUMBER, ...`` gives (name, value, arithmetic,
+    assumptions).
+
+    Raises
+    ------
+    ValueError
+        When the text does not have that form or a number is not a number.
+    """
+    found = _ESTIMATE.match(text.strip())
+    if not found:
+        raise ValueError(
+            "say it as: estimate peak QPS = 700 from daily_users * views / 86_400 * peak with "
+            "daily_users=2e6, views=10, peak=3"
+        )
+    name, value, how, given = found.groups()
+    assumptions = {}
+    for part in filter(None, (p.strip() for p in given.split(","))):
+        key, sep, number = part.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"{part!r}: write each assumption as name=number")
+        try:
+            assumptions[key.strip()] = float(number.replace("_", ""))
+        except ValueError:
+            raise ValueError(f"{part!r}: {number.strip()!r} is not a number") from None
+    try:
+        number = float(value.replace("_", ""))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a number") from None
+    return name.strip(), number, how.strip(), assumptions
+
+
 def run_in_terminal(
     case_id: str,
     *,
@@ -153,12 +196,16 @@ def run_in_terminal(
 ) -> str:
     """A mock in the terminal: questions answered from the card; ``done`` ends with feedback.
 
-    Commands: a question (any line), ``assume TEXT``, ``step NAME``, ``clock``, ``done``.
+    Commands: a question (any line), ``assume TEXT``, ``estimate NAME = VALUE from ARITHMETIC
+    with NAME=NUMBER, ...``, ``step NAME``, ``clock``, ``done``.
     The design itself is best written in the notebook; here the feedback covers the questions,
     the time, the rubric and a strong answer's outline. Returns the feedback's text.
     """
     mock = Interview(case_id, record=record, mock_id=f"terminal-{case_id}", clock=clock, say=say)
-    say("Commands: a question · assume TEXT · step NAME · clock · done")
+    say(
+        "Commands: a question · assume TEXT · estimate NAME = VALUE from ARITHMETIC with "
+        "NAME=NUMBER, ... · step NAME · clock · done"
+    )
     while True:
         try:
             line = read("> ").strip()
@@ -174,6 +221,9 @@ def run_in_terminal(
                 mock.clock()
             elif word == "assume":
                 mock.assume(rest)
+            elif word == "estimate":
+                name, value, how, assumptions = parse_estimate(rest)
+                mock.estimate(name, value, how, **assumptions)
             elif word == "step":
                 mock.step(rest.strip())
             else:
