@@ -326,6 +326,22 @@ def cmd_mock(args: argparse.Namespace) -> int:
     if args.card:
         print(card_text(case))
         return 0
+    if args.assignment:
+        from curriculum.mock.session import write_mock_assignment
+
+        source = Path(args.assignment)
+        if not source.is_dir():
+            raise CourseError(f"{source}: no such folder (give the nbgrader course's source/)")
+        try:
+            path = write_mock_assignment(case.id, source)
+        except FileExistsError as exc:
+            raise CourseError(str(exc)) from None
+        print(
+            f"wrote {path}\nRelease it with nbgrader (nbgrader generate_assignment "
+            f"{path.parent.name}); a peer or you hold the card (mlsd mock {case.id} --card) and "
+            "score the rubric's task cells in formgrader."
+        )
+        return 0
     workspace = Path(args.workspace) if args.workspace else find_workspace()
     workspace = workspace or default_workspace()
     if args.terminal:
@@ -559,6 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--terminal", action="store_true", help="run the mock in this terminal")
     p.add_argument(
         "--card", action="store_true", help="print the interviewer's card (for a peer, not you)"
+    )
+    p.add_argument(
+        "--assignment",
+        metavar="SOURCE",
+        help="instructors: write the mock as an nbgrader assignment into SOURCE/mock-CASE/, "
+        "its rubric scored by a person in formgrader",
     )
     p.set_defaults(func=cmd_mock)
 

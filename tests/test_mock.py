@@ -321,3 +321,30 @@ def test_the_terminal_takes_estimates_in_words():
     assert "say it as: estimate peak QPS = 700" in joined
     assert "'five' is not a number" in joined
     assert "Estimates, recomputed from your own assumptions" in text
+
+
+def test_a_mock_is_an_nbgrader_assignment_whose_rubric_a_person_scores(tmp_path, capsys):
+    import shutil
+    from types import SimpleNamespace
+
+    from curriculum.course import Course
+    from curriculum.mock.session import rubric_grade_id
+    from curriculum.release import build_release
+
+    root = tmp_path / "course"
+    (root / "source").mkdir(parents=True)
+    shutil.copy(Course.locate().root / "nbgrader_config.py", root / "nbgrader_config.py")
+    assert main(["mock", "fraud", "--assignment", str(root / "source")]) == 0
+    assert "formgrader" in capsys.readouterr().out
+    assert main(["mock", "fraud", "--assignment", str(root / "source")]) == 2, "never overwrites"
+    assert "exists" in capsys.readouterr().err
+    assert main(["mock", "fraud", "--assignment", str(tmp_path / "nowhere")]) == 2
+
+    released = build_release(Course(root), SimpleNamespace(id="mock-fraud"), tmp_path / "out")
+    notebook = nbformat.read(released / "mock-fraud.ipynb", as_version=4)
+    graded = [c.metadata.get("nbgrader", {}) for c in notebook.cells]
+    tasks = [g for g in graded if g.get("task")]
+    assert [t["grade_id"] for t in tasks] == [rubric_grade_id(d) for d in RUBRIC]
+    assert sum(t["points"] for t in tasks) == 3 * len(RUBRIC)
+    first = next(c for c in notebook.cells if c.cell_type == "code")
+    assert "record='mock-record.json'" in first.source, "the record stays next to the notebook"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from curriculum.mock.cases import Case, get_case
+from curriculum.mock.cases import RUBRIC, Case, get_case
 from curriculum.mock.interview import PLAN, Interview
 from curriculum.progress import read_json_object
 
@@ -138,6 +138,61 @@ def start_mock(case_id: str, workspace: Path, now: float | None = None) -> Path:
         path = folder / f"{base}-{n}.ipynb"
     record = Path("..") / RECORD  # relative to the notebook, which runs in its own folder
     nbformat.write(mock_notebook(case, path.stem, record.as_posix()), path)
+    return path
+
+
+#: the record of a mock handed out as an nbgrader assignment: next to the notebook
+ASSIGNMENT_RECORD = "mock-record.json"
+
+
+def rubric_grade_id(dimension: str) -> str:
+    """The grade id of a rubric dimension's task cell: ``rubric_problem_navigation``."""
+    return "rubric_" + "_".join(re.findall(r"[a-z0-9]+", dimension.lower()))
+
+
+def mock_assignment(case: Case) -> nbformat.NotebookNode:
+    """The mock of `case` as an nbgrader assignment scored by a person in formgrader.
+
+    The learner's notebook is the self-study mock's, with its record kept next to it; after it
+    come one manually graded *task* cell per dimension of the levelled rubric (3 points each:
+    1 weak, 2 solid, 3 strong), which the peer or instructor who held the card scores in
+    formgrader.
+    """
+    notebook = mock_notebook(case, f"mock-{case.id}", ASSIGNMENT_RECORD)
+    notebook.cells.append(nbformat.v4.new_markdown_cell(
+        "## Scored by your interviewer\n\nIn a course, the peer or instructor who held the "
+        "card scores each dimension below in formgrader (0 not shown, 1 weak, 2 solid, "
+        "3 strong), from this notebook and the conversation."
+    ))
+    for dimension, (weak, solid, strong) in RUBRIC.items():
+        notebook.cells.append(nbformat.v4.new_markdown_cell(
+            f"**{dimension.capitalize()}** (3 points)\n\n- 1 weak: {weak}\n- 2 solid: {solid}\n"
+            f"- 3 strong: {strong}",
+            metadata={"nbgrader": {
+                "grade": False, "grade_id": rubric_grade_id(dimension), "locked": True,
+                "points": 3, "schema_version": 3, "solution": False, "task": True,
+            }},
+        ))
+    return notebook
+
+
+def write_mock_assignment(case_id: str, source: Path) -> Path:
+    """Write the mock of `case_id` as ``<source>/mock-<case>/mock-<case>.ipynb``; return it.
+
+    Raises
+    ------
+    KeyError
+        If there is no such case.
+    FileExistsError
+        If that notebook exists already (an instructor's edits are never overwritten).
+    """
+    case = get_case(case_id)
+    folder = Path(source) / f"mock-{case.id}"
+    path = folder / f"mock-{case.id}.ipynb"
+    if path.exists():
+        raise FileExistsError(f"{path} exists: edit it, or remove it to write it again")
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(mock_assignment(case), path)
     return path
 
 
