@@ -94,7 +94,9 @@ class Case:
     tags: tuple[str, ...] = field(default=())
 
 
-_ESTIMATES = "Day 1 design_practice.ipynb, back-of-the-envelope estimates"
+_ESTIMATES = (
+    "Day 1 design_practice.ipynb, estimates with assumptions (say them here with mock.estimate)"
+)
 _BASELINE = "Day 1 design_practice.ipynb, the answer skeleton (baseline first)"
 
 CASES: tuple[Case, ...] = (

@@ -486,6 +486,15 @@ def _signals(
     return out + [(name, d is not None and check(d)) for name, check in checks]
 
 
+#: drills of Day 1 that practise a signal on every case, named after the case's own lesson
+_DRILLS = {
+    "latency": "fallbacks: Day 1 design_practice.ipynb, failure modes",
+    "monitoring": "what catches which failure: Day 1 design_practice.ipynb, failure modes",
+    "experiment": "Day 1 design_practice.ipynb, experiment design and rollout",
+}
+
+
 def _where(case: Case, signal: str) -> str:
     key = signal.split(":", 1)[0].split()[0]
-    return case.lessons.get(key, "the handout (mlsd skeleton) and Day 1 design_practice.ipynb")
+    where = case.lessons.get(key, "the handout (mlsd skeleton) and Day 1 design_practice.ipynb")
+    return f"{where}; {_DRILLS[key]}" if key in _DRILLS else where
