@@ -108,6 +108,34 @@ CASES = {
             ),
         ],
     ),
+    "data_handling": (
+        "data_handling_test",
+        [
+            (
+                "a minute-level location trace as a feature",
+                '"gps_trace": "coarsen",',
+                '"gps_trace": "use",',
+            ),
+            (
+                "ethnic origin as a ranking feature",
+                '"ethnicity": "audit_only",',
+                '"ethnicity": "use",',
+            ),
+            (
+                "purchases dropped in the name of privacy",
+                '"ticket_purchases": "use",',
+                '"ticket_purchases": "drop",',
+            ),
+        ],
+        [
+            ("no location at all", '"gps_trace": "coarsen",', '"gps_trace": "drop",'),
+            (
+                "ethnic origin not even for the audit",
+                '"ethnicity": "audit_only",',
+                '"ethnicity": "drop",',
+            ),
+        ],
+    ),
     "failure_modes": (
         "failure_modes_test",
         [
