@@ -81,7 +81,7 @@ SYLLABUS: tuple[Day, ...] = (
         title="Design practice: the answer skeleton",
         case=(
             "framing, losses, metrics, experiments and rollout, failure modes, estimates, "
-            "features, leakage, tools, a full design"
+            "features and privacy, leakage, tools, a full design"
         ),
         notebooks=(NotebookSpec("design_practice.ipynb", quick={"n_scenarios": 5}),),
     ),
