@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -284,6 +285,8 @@ def test_estimates_are_recomputed_from_the_learners_own_assumptions():
     honest, _, _ = _mock()
     honest.estimate("peak QPS", 93, "monthly * visits / 30 / 86_400 * peak",
                     monthly=20e6, visits=4, peak=3)  # a smaller product is as right
+    honest.estimate("replicas", np.int64(4), "peak / per_replica", peak=np.float64(2_000),
+                    per_replica=500)  # NumPy numbers are numbers
     assert "estimates: numbers with their assumptions" in honest.finish(_fraud_design()).covered
 
 

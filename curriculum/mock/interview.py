@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -238,7 +239,7 @@ class Interview:
                 "peak=3)"
             )
         for what, number in {name: value, **assumptions}.items():
-            if (isinstance(number, bool) or not isinstance(number, int | float)
+            if (isinstance(number, bool) or not isinstance(number, numbers.Real)
                     or not math.isfinite(number) or number <= 0):
                 raise ValueError(f"{what}: give a positive number, not {number!r}")
         recomputed = arithmetic(how, assumptions)
