@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +239,7 @@ class Interview:
                 "peak=3)"
             )
         for what, number in {name: value, **assumptions}.items():
-            if (isinstance(number, bool) or not isinstance(number, numbers.Real)
+            if (isinstance(number, bool) or not isinstance(number, Real)
                     or not math.isfinite(number) or number <= 0):
                 raise ValueError(f"{what}: give a positive number, not {number!r}")
         recomputed = arithmetic(how, assumptions)
