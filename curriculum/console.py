@@ -18,7 +18,9 @@ from curriculum.grading.results import NotebookGrade
 from curriculum.runner import RunResult
 from curriculum.syllabus import Day
 
-console = Console(highlight=False)
+# soft_wrap: a message is never broken inside a word, so a long file path stays one copyable
+# string on a narrow terminal (tables still fit the width)
+console = Console(highlight=False, soft_wrap=True)
 if not console.is_terminal and "COLUMNS" not in os.environ:
     console.width = 140  # CI logs: wide enough for the results table without wrapping
 
