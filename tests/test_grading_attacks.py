@@ -33,14 +33,15 @@ from .conftest import learner_notebook, reference_answer
 DAY = get_day("day0")
 SPEC = DAY.notebook("orientation.ipynb")
 TESTS = ["abs_error_percentile_examples", "abs_error_percentile_contract"]
-LIMITS = Limits(
-    cell_timeout=8,
+LIMITS = Limits(  # tight, so that the attacks that run into a limit are quick to grade
+    cell_timeout=5,
     wall_limit=120,
     memory_mb=2048,
     output_limit_mb=5,
     disk_mb=256,
     max_processes=128,
     message_mb=16,  # small, so that the learner who sends one huge message is quick to run
+    output_wait=5,  # that message breaks the output stream: restored after this wait
 )
 needs_bwrap = pytest.mark.skipif(not bwrap_works(), reason="bubblewrap is not usable here")
 

@@ -194,7 +194,7 @@ class NotebookRun:
             },
             allow_errors=True,
             startup_timeout=120,
-            iopub_timeout=30,  # a cell's last output may come late on a busy machine
+            iopub_timeout=limits.output_wait,
             extra_arguments=list(KERNEL_ARGUMENTS),
             budget=self.budget,
             replies=self.run.replies,

@@ -54,6 +54,10 @@ class Limits:
     message_mb : float
         Largest single message a kernel may send to the grader; larger ones are dropped before
         they are read.
+    output_wait : float
+        Seconds to wait for a cell's last outputs after its reply (they may come late on a busy
+        machine). A message above `message_mb` breaks the output stream, so its cell costs this
+        long before the stream is restored.
     threads : int
         BLAS/OpenMP threads per kernel (0: the grader's choice, see :func:`threads_per_kernel`).
     """
@@ -66,10 +70,12 @@ class Limits:
     disk_mb: int = 1024
     max_processes: int = 512
     message_mb: float = 64.0
+    output_wait: float = 30.0
     threads: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("cell_timeout", "wall_factor", "wall_limit", "output_limit_mb", "message_mb"):
+        for name in ("cell_timeout", "wall_factor", "wall_limit", "output_limit_mb", "message_mb",
+                     "output_wait"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         for name in ("memory_mb", "threads"):
