@@ -12,10 +12,12 @@ smoothed CTR that loses the prior for a creative never shown, or reads its const
 the function (Feast rebuilds it from its source); lookup latency reported in seconds; a model that
 reads the notebook's log instead of the one it is served; a nightly batch usable on the day it
 describes; a model without position; stale features recalibrated on yesterday's clicks; a hashed-id
-logistic regression without historical CTRs; downsampling that renumbers the rows. Honest: boosted
-trees instead of the reference's logistic regression, another smoothing prior and penalty, other
-implementations of the point-in-time and the nightly CTR and of bucket contamination, a design that
-keeps the campaign budget as a feature.
+logistic regression without historical CTRs; downsampling that renumbers the rows; a correction
+by segment that scales the probability instead of the odds, drops the pseudo-clicks or matches
+Series on their index. Honest: a correction by segment written with dicts and a log-odds shift,
+boosted trees instead of the reference's logistic regression, another smoothing prior and penalty,
+other implementations of the point-in-time and the nightly CTR and of bucket contamination, a
+design that keeps the campaign budget as a feature.
 """
 
 from __future__ import annotations
@@ -142,8 +144,36 @@ HASHED_NO_HISTORY = '''def build_ctr_model(train, n_buckets=2**18):
     return predict
 '''
 
+SEGMENT = ["segment_recalibration_test"]
+ODDS_LINES = "    odds = p / (1 - p) * f\n    return odds / (1 + odds)"
+# the same correction written with a loop over plain dicts and a shift in log-odds
+SEGMENT_LOOP = '''def recalibrate_by_segment(
+    p, segment, recent_p, recent_clicks, recent_segment, prior_clicks=10.0
+):
+    """Per-segment totals in dicts; the log of the factor added to each prediction's log-odds."""
+    def keys(values):
+        return [None if pd.isna(v) else str(v) for v in list(pd.Series(values, dtype=object))]
+
+    clicks, predicted = {}, {}
+    totals = zip(keys(recent_segment), np.asarray(recent_clicks, float),
+                 np.asarray(recent_p, float))
+    for k, c, q in totals:
+        if k is not None:
+            clicks[k] = clicks.get(k, 0.0) + c
+            predicted[k] = predicted.get(k, 0.0) + q
+    factor = {k: (clicks[k] + prior_clicks) / (predicted[k] + prior_clicks) for k in clicks}
+    shift = np.log([factor.get(k, 1.0) for k in keys(segment)])
+    p = np.asarray(p, dtype=float)
+    return 1 / (1 + np.exp(-(np.log(p / (1 - p)) + shift)))
+'''
+
 CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, code transform)}
     "split, current click, NE": {
+        "a segment's factor applied to the probability, not the odds": (
+            "segment_recalibration",
+            SEGMENT,
+            (ODDS_LINES, "    return p * f"),
+        ),
         "random split": ("ctr_time_split", ["ctr_time_split_test"], RANDOM_SPLIT),
         "CTR counts the current click": (
             "historical_ctr",
@@ -176,6 +206,14 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
         ),
     },
     "future CTR, no correction": {
+        "a segment's factor without the pseudo-clicks": (
+            "segment_recalibration",
+            SEGMENT,
+            (
+                'factor = (sums["clicks"] + prior_clicks) / (sums["predicted"] + prior_clicks)',
+                'factor = sums["clicks"] / sums["predicted"]',
+            ),
+        ),
         "CTR from all impressions of the key": (
             "historical_ctr",
             HIST,
@@ -200,6 +238,16 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
         ),
     },
     "no prior, stale model": {
+        "segments matched on the Series' index, not by position": (
+            "segment_recalibration",
+            SEGMENT,
+            (
+                "f = pd.Series(pd.Series(segment, dtype=object).to_numpy()).map(factor)"
+                ".fillna(1.0).to_numpy(float)",
+                'f = pd.Series(segment).astype(object).map(factor).astype(float).fillna(1.0)',
+            ),
+            ("    p = np.asarray(p, dtype=float)\n", "    p = pd.Series(p, dtype=float)\n"),
+        ),
         "smoothing that ignores the prior": (
             "historical_ctr",
             ["historical_ctr_test"],
@@ -278,6 +326,11 @@ BOOSTED = (  # the reference's logistic regression swapped for another model on 
 )
 CTR_HONEST = {  # student -> {case: (question, cells that must keep full marks, changes)}
     "boosted trees": {
+        "the correction by segment as dict totals and a log-odds shift": (
+            "segment_recalibration",
+            SEGMENT,
+            SEGMENT_LOOP,
+        ),
         "gradient-boosted trees (early stopping left on) on the same features": (
             "ctr_model",
             MODEL,
