@@ -5,10 +5,17 @@ one learner touch different questions, so a lost point can only come from the mi
 Wrong: BM25 alone as retrieval (misses the products named by a synonym: loses retrieval only);
 vectors alone (lose the model codes: every search cell); a ranker without the products' own
 signals (rating, reviews: loses the top tier); reciprocal ranks counted from 0; position bias
-read off click-through by position; an unweighted kappa; interleaving where A always picks first;
-a design without the retrieval stage's metric. Honest: a pointwise regressor of the raters' mean
-grade instead of LambdaMART, fusion with a Counter, kappa from the confusion matrix, and
-interleaving written with explicit counters.
+read off click-through by position; a click model trained on raw clicks, or with every impression
+(not only the clicks) weighted by 1 / propensity; an unweighted kappa; interleaving where A always
+picks first; a design without the retrieval stage's metric. Honest: a pointwise regressor of the
+raters' mean grade instead of LambdaMART, fusion with a Counter, clicks weighted by 1 / propensity
+in a logistic regression instead of the position as a feature, kappa from the confusion matrix,
+and interleaving written with explicit counters.
+
+The click model's hidden log (seed 61; measured on seeds 0-3 of the same construction): raw clicks
+rank new results at Spearman 0.90-0.91 to their true appeal, every impression weighted 0.92, the
+position as a feature 0.98-0.99 (LightGBM) or 1.00 (logistic regression), clicks weighted 0.99,
+clipped at 0.2 0.97, clipped at 0.3 0.95, dropping the logger's feature 0.95; 0.96 needed.
 
 Measured on the hidden shop (seed 6006) and seeds 1-3 (the hidden cells' computations): the
 reference closes 35-42 % of the BM25-to-ideal gap in NDCG@10, a pointwise regressor 43-46 %, the
@@ -113,6 +120,36 @@ NO_RECALL = (
 )
 ALL_SEARCH = [*QUALITY, "search_retrieval", "search_tail_queries"]
 
+FIT_WITH_POSITION = (
+    "    model.fit(np.c_[X, position], np.asarray(clicked))  # the position explains the clicks it "
+    "caused"
+)
+SERVE_AT_TOP = (
+    "        return model.predict_proba(np.c_[X_new, np.ones(len(X_new))])[:, 1]  # everyone at "
+    "position 1"
+)
+RAW_CLICKS = (
+    (FIT_WITH_POSITION, "    model.fit(X, np.asarray(clicked))"),
+    (SERVE_AT_TOP, "        return model.predict_proba(X_new)[:, 1]"),
+)
+EVERY_ROW_WEIGHTED = (  # 1 / propensity on clicks and non-clicks alike: the bias stays
+    (
+        FIT_WITH_POSITION,
+        "    weight = 1 / np.asarray(propensity, dtype=float)[position.astype(int) - 1]\n"
+        "    model.fit(X, np.asarray(clicked), sample_weight=weight)",
+    ),
+    (SERVE_AT_TOP, "        return model.predict_proba(X_new)[:, 1]"),
+)
+CLICKS_WEIGHTED = '''def train_click_ranker(X, clicked, position, propensity):
+    """Each click weighted by 1 / propensity of its position; a logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+
+    clicked, position = np.asarray(clicked), np.asarray(position, dtype=int)
+    weight = np.where(clicked == 1, 1 / np.asarray(propensity, dtype=float)[position - 1], 1.0)
+    model = LogisticRegression(max_iter=1000)
+    model.fit(np.asarray(X, dtype=float), clicked, sample_weight=weight)
+    return lambda X_new: model.decision_function(np.asarray(X_new, dtype=float))
+'''
 WRONG = {  # student -> {case: (question, graded cells that must score 0, change)}
     "BM25 alone, ranks from 0, naive propensity, unweighted kappa, no recall@k": {
         "BM25 alone as retrieval": ("build_search", ["search_retrieval"], BM25_ONLY),
@@ -130,6 +167,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
         ),
     },
     "vectors alone, A always first": {
+        "a click model trained on raw clicks": (
+            "train_click_ranker",
+            ["click_debiasing_test"],
+            *RAW_CLICKS,
+        ),
         "vectors alone as retrieval": ("build_search", ALL_SEARCH, VECTORS_ONLY),
         "interleaving where A always picks first": (
             "team_draft_interleave",
@@ -138,6 +180,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
         ),
     },
     "a ranker without product signals": {
+        "every impression weighted by 1 / propensity, not only the clicks": (
+            "train_click_ranker",
+            ["click_debiasing_test"],
+            *EVERY_ROW_WEIGHTED,
+        ),
         "a ranker without the rating and reviews": (
             "build_search",
             ["search_quality_good"],
@@ -147,6 +194,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
 }
 HONEST = {
     "pointwise regressor, Counter fusion, kappa by hand, interleaving with counters": {
+        "clicks weighted by 1 / propensity in a logistic regression": (
+            "train_click_ranker",
+            ["click_debiasing_test"],
+            CLICKS_WEIGHTED,
+        ),
         "a pointwise regressor of the mean grade": ("build_search", ALL_SEARCH, POINTWISE),
         "fusion with a Counter": ("reciprocal_rank_fusion", ["rrf_test"], RRF_COUNTER),
         "kappa from the confusion matrix": (
