@@ -10,6 +10,7 @@ from curriculum.datasets import (
     make_search_world,
     oracle_examination,
     oracle_match,
+    oracle_query_attributes,
     oracle_relevance,
 )
 
@@ -140,3 +141,35 @@ def test_promoted_products_are_worse_and_the_logger_shows_them_higher(world):
     shown = log[~log["swapped"]].merge(docs[["doc_id", "promoted"]], on="doc_id")
     top, bottom = shown[shown["position"] <= 3], shown[shown["position"] >= 8]
     assert top["promoted"].mean() > bottom["promoted"].mean()
+
+
+def test_query_attributes_are_what_each_query_names(world):
+    named = oracle_query_attributes(world)
+    queries, docs = world.queries, world.documents
+    assert list(named.index) == list(queries["query_id"])
+    rows = np.arange(len(docs))
+    for q, text, kind in queries[["query_id", "text", "kind"]].itertuples(index=False):
+        row, said = named.loc[q], text.split()
+        if kind == "code":
+            product = docs.loc[row["doc_id"]]
+            assert text in product["title"].split()
+            assert (row["product_type"], row["colour"], row["brand"]) == (
+                product["product_type"], product["colour"], product["brand"])
+            continue
+        assert row["doc_id"] == -1
+        assert pd.isna(row["colour"]) == (kind != "colour_type")
+        assert pd.isna(row["brand"]) == (kind != "brand_type")
+        for column in ("colour", "brand"):
+            assert pd.isna(row[column]) or row[column] in said
+        # the type is the catalogue's name: the query says it or its synonym, and the products
+        # that match fully are of that type
+        exact = np.flatnonzero(oracle_match(world, q, rows) == 3)
+        assert (docs.loc[exact, "product_type"] == row["product_type"]).all()
+    synonym = [named.loc[q, "product_type"] not in t.split()
+               for q, t, k in queries[["query_id", "text", "kind"]].itertuples(index=False)
+               if k != "code"]
+    assert 0.25 < np.mean(synonym) < 0.55, "about 40 % of queries name the type by its synonym"
+    picked = oracle_query_attributes(world, [5, 3])
+    assert list(picked.index) == [5, 3] and picked.equals(named.loc[[5, 3]])
+    with pytest.raises(ValueError, match="answer key"):
+        oracle_query_attributes(world.observable())

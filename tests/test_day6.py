@@ -5,11 +5,14 @@ one learner touch different questions, so a lost point can only come from the mi
 Wrong: BM25 alone as retrieval (misses the products named by a synonym: loses retrieval only);
 vectors alone (lose the model codes: every search cell); a ranker without the products' own
 signals (rating, reviews: loses the top tier); reciprocal ranks counted from 0; position bias
-read off click-through by position; a click model trained on raw clicks, or with every impression
+read off click-through by position; query types read by the catalogue's names only (no mined
+synonyms), a model code read without its product's attributes; a click model trained on raw
+clicks, or with every impression
 (not only the clicks) weighted by 1 / propensity; an unweighted kappa; interleaving where A always
 picks first; a design without the retrieval stage's metric. Honest: a pointwise regressor of the
 raters' mean grade instead of LambdaMART, fusion with a Counter, clicks weighted by 1 / propensity
-in a logistic regression instead of the position as a feature, kappa from the confusion matrix,
+in a logistic regression instead of the position as a feature, synonyms mined with Counters and
+sets, kappa from the confusion matrix,
 and interleaving written with explicit counters.
 
 The click model's hidden log (seed 61; measured on seeds 0-3 of the same construction): raw clicks
@@ -150,6 +153,48 @@ CLICKS_WEIGHTED = '''def train_click_ranker(X, clicked, position, propensity):
     model.fit(np.asarray(X, dtype=float), clicked, sample_weight=weight)
     return lambda X_new: model.decision_function(np.asarray(X_new, dtype=float))
 '''
+NAMES_ONLY = (  # the catalogue's names only: every query that says the synonym is unread
+    'type_of = {**dict(zip(best["word"], best["type"])), **{n: n for n in set(names)}}',
+    "type_of = {n: n for n in set(names)}",
+)
+CODE_ALONE = (  # a model code read as a doc_id only, its product's attributes left missing
+    "        if row[\"doc_id\"] >= 0:  # a model code names its product, and so its attributes\n",
+    "        if False:\n",
+)
+SYNONYMS_BY_SETS = '''def understand_query(texts, documents):
+    """Synonyms by counting in Counters; codes by a regular expression; rows as dicts."""
+    import re
+    from collections import Counter
+
+    titles = [set(t.lower().split()) for t in documents["title"]]
+    names = documents["product_type"].astype(str).tolist()
+    with_name, without = {}, {}
+    for name, title in zip(names, titles):
+        (with_name if name in title else without).setdefault(name, Counter()).update(title)
+    type_of = {n: n for n in names}
+    for name, counts in without.items():
+        seen = with_name.get(name, Counter())
+        options = [(c, w) for w, c in counts.items() if w not in seen]
+        if options:
+            type_of[max(options)[1]] = name
+    colours, brands = set(documents["colour"].astype(str)), set(documents["brand"].astype(str))
+    code_of = {w: d for d, t in zip(documents["doc_id"], titles) for w in t
+               if re.fullmatch(r"[a-z]{2}[0-9]{4}", w)}
+    out = []
+    for text in texts:
+        said = str(text).lower().split()
+        code = next((code_of[w] for w in said if w in code_of), None)
+        if code is not None:
+            product = documents[documents["doc_id"] == code].iloc[0]
+            out.append({"product_type": str(product["product_type"]),
+                        "colour": str(product["colour"]), "brand": str(product["brand"]),
+                        "doc_id": int(code)})
+            continue
+        out.append({"product_type": next((type_of[w] for w in said if w in type_of), None),
+                    "colour": next((w for w in said if w in colours), None),
+                    "brand": next((w for w in said if w in brands), None), "doc_id": -1})
+    return pd.DataFrame(out, columns=["product_type", "colour", "brand", "doc_id"])
+'''
 WRONG = {  # student -> {case: (question, graded cells that must score 0, change)}
     "BM25 alone, ranks from 0, naive propensity, unweighted kappa, no recall@k": {
         "BM25 alone as retrieval": ("build_search", ["search_retrieval"], BM25_ONLY),
@@ -167,6 +212,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
         ),
     },
     "vectors alone, A always first": {
+        "query types read by the catalogue's names only": (
+            "understand_query",
+            ["understand_query_test"],
+            NAMES_ONLY,
+        ),
         "a click model trained on raw clicks": (
             "train_click_ranker",
             ["click_debiasing_test"],
@@ -180,6 +230,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
         ),
     },
     "a ranker without product signals": {
+        "a model code read without its product's attributes": (
+            "understand_query",
+            ["understand_query_test"],
+            CODE_ALONE,
+        ),
         "every impression weighted by 1 / propensity, not only the clicks": (
             "train_click_ranker",
             ["click_debiasing_test"],
@@ -194,6 +249,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
 }
 HONEST = {
     "pointwise regressor, Counter fusion, kappa by hand, interleaving with counters": {
+        "synonyms mined with Counters and sets": (
+            "understand_query",
+            ["understand_query_test"],
+            SYNONYMS_BY_SETS,
+        ),
         "clicks weighted by 1 / propensity in a logistic regression": (
             "train_click_ranker",
             ["click_debiasing_test"],

@@ -27,6 +27,7 @@ from curriculum.datasets.search import (
     make_search_world,
     oracle_examination,
     oracle_match,
+    oracle_query_attributes,
     oracle_relevance,
 )
 from curriculum.datasets.transactions import (
@@ -61,6 +62,7 @@ __all__ = [
     "oracle_expected_watch",
     "oracle_fraud",
     "oracle_match",
+    "oracle_query_attributes",
     "oracle_relevance",
     "oracle_scores",
 ]

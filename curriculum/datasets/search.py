@@ -310,7 +310,26 @@ def make_search_world(
         m = match(qi, d)
         return np.where(m > 0, np.clip(m + QUALITY_WEIGHT * quality[d], 0.0, 3.0), 0.0)
 
-    latent = {"match": match, "relevance": relevance, "quality": quality, "eta": eta}
+    named = pd.DataFrame(  # what each query names, canonically: the answer key of parsing it
+        {
+            "product_type": pd.Categorical(names[q_type], categories=list(names)),
+            "colour": pd.Categorical(
+                np.where(np.isin(kind, (1, 3)), colours[q_colour], None), categories=list(colours)
+            ),
+            "brand": pd.Categorical(
+                np.where(np.isin(kind, (2, 3)), brand_names[np.maximum(q_brand, 0)], None),
+                categories=list(brand_names),
+            ),
+            "doc_id": np.where(kind == 3, q_doc, -1).astype(np.int64),
+        }
+    )
+    latent = {
+        "match": match,
+        "relevance": relevance,
+        "quality": quality,
+        "eta": eta,
+        "query_attributes": named,
+    }
     queries = pd.DataFrame(
         {
             "query_id": np.arange(n_queries, dtype=np.int64),
@@ -443,6 +462,32 @@ def _pairs(world: SearchWorld, name: str, query_ids, doc_ids) -> np.ndarray:
     """The answer key's function `name` on broadcast (query, product) id pairs."""
     q, d = np.broadcast_arrays(np.asarray(query_ids), np.asarray(doc_ids))
     return answer_key_of(world, "world")[name](q.astype(np.int64), d.astype(np.int64))
+
+
+def oracle_query_attributes(world: SearchWorld, query_ids=None) -> pd.DataFrame:
+    """What each query names: the answer key of reading a query's attributes.
+
+    ``product_type`` is the catalogue's name (also when the query used its synonym), ``colour``
+    and ``brand`` are missing when not named, ``doc_id`` is the product a model-code query names
+    (else -1). A model-code query names its product's type, colour and brand too.
+
+    Parameters
+    ----------
+    world : SearchWorld
+        A world from :func:`make_search_world` with its answer key.
+    query_ids : array-like of int, optional
+        The queries (default: all, in ``query_id`` order).
+
+    Returns
+    -------
+    DataFrame
+        One row per query, indexed by ``query_id``.
+    """
+    named = answer_key_of(world, "world")["query_attributes"]
+    if query_ids is None:
+        return named.rename_axis("query_id").copy()
+    ids = np.asarray(query_ids, dtype=np.int64)
+    return named.iloc[ids].set_axis(pd.Index(ids, name="query_id")).copy()
 
 
 def oracle_examination(world: SearchWorld, positions=range(1, SHOWN + 1)) -> np.ndarray:
