@@ -140,6 +140,8 @@ SYLLABUS: tuple[Day, ...] = (
                     "n_queries": 800,
                     "n_sessions": 8_000,
                     "n_judged": 150,
+                    "n_click_rows": 10_000,
+                    "n_experiments": 10,
                 },
             ),
         ),
