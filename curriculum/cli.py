@@ -192,7 +192,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
     workspace = Path(args.workspace) if args.workspace else default_workspace()
     course = _course()
     report = prepare_workspace(course, workspace)
-    say = lambda message: console.print(Text(message), soft_wrap=True)  # noqa: E731 (no breaks)
+    say = lambda message: console.print(Text(message))  # noqa: E731 (text, not markup)
     say(
         f"Workspace {report.workspace}: {len(report.copied)} new files copied, "
         f"{len(report.kept)} existing files kept as they are."

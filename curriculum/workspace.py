@@ -156,7 +156,7 @@ def write_jupyter_config(workspace: Path, cell_timeout: float = 60.0) -> Path:
         f"c.Execute.timeout = {ceiling}\n"
         "c.Execute.interrupt_on_timeout = True\n"
         "c.Execute.raise_on_iopub_timeout = False\n"
-        "c.Execute.iopub_timeout = 30\n"
+        f"c.Execute.iopub_timeout = {Limits().output_wait:g}\n"
         "c.Execute.error_on_timeout = {\n"
         '    "ename": "CellTimeoutError",\n'
         f'    "evalue": "the cell ran longer than {ceiling} s",\n'
