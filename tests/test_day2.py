@@ -6,10 +6,12 @@ aggregate, raw duration without the routing ETA, no place features, an aggregate
 model fitted on the notebook's trips, every training day weighted alike after the city changed,
 an in-sample aggregate for training rows, an RMSE model sold as P90, an uncalibrated P90, a P90
 fitted on all days and calibrated on a random sample, seconds for milliseconds, one timing for
-every step), so a lost point can only come from a mistake: every other autograded cell keeps
-full marks. Honest alternatives (squared-error loss, recent trips weighted more or the date as a
-feature instead of a sliding window, random folds, one calibration shift for all hours) keep
-every point. Learners are graded in batches (one nbgrader run each) to keep the suite fast.
+every step, a design feature read from a column the trips do not have), so a lost point can only
+come from a mistake: every other autograded cell keeps full marks. Honest alternatives
+(squared-error loss, recent trips weighted more or the date as a feature instead of a sliding
+window, random folds, one calibration shift for all hours, design sources named by bare column
+names or said in words) keep every point. Learners are graded in batches (one nbgrader run each)
+to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -250,8 +252,31 @@ WRONG = [
             )
         ],
     ),
+    (
+        "eta_design",
+        ["eta_design_grounded"],
+        "a feature read from a column the trips do not have",
+        [
+            (
+                'source="sent by the rider app with each ETA request (the lab\'s trips lack it)"',
+                'source="trips.app_platform"',
+            )
+        ],
+    ),
 ]
 HONEST = [
+    (
+        "eta_design",
+        ["eta_design_test", "eta_design_grounded"],
+        "sources named by bare column names, the label's in other words",
+        [
+            ('source="trips.weather"', 'source="Weather"'),
+            (
+                'label_source="trips.duration_s (trips.completed_at - trips.request_time)"',
+                'label_source="recorded by the driver app when the trip ends"',
+            ),
+        ],
+    ),
     (
         "eta_design",
         ["eta_design_test"],
@@ -351,6 +376,7 @@ BATCHES = {
             "every training day weighted alike (the city before the closure)",
             "a cutoff found by position (assumes the trips come sorted)",
             "a P90 model fitted on all days and calibrated on a random sample of them",
+            "a feature read from a column the trips do not have",
         ],
     ],
     "b": [
@@ -369,7 +395,10 @@ BATCHES = {
             "all days, recent trips weighted more",
             "the tail judged by pinball loss and the P90's coverage, not p95 error",
         ],
-        ["all days, the date as a feature"],
+        [
+            "all days, the date as a feature",
+            "sources named by bare column names, the label's in other words",
+        ],
     ],
 }
 

@@ -8,7 +8,8 @@ the split, accuracy sold as PR-AUC, one score threshold for every amount, no ste
 declines counted over fraud too or over unused categories, drift decided by a p-value, KS on flags
 and counts, PSI on separate histograms, a monitor that peeks at the day it reports, assumes sorted
 input, waits a month or pages on noise, no velocity features, a merchant fraud rate fitted on the
-notebook's payments inside the model, a rebalanced or immature model that is not calibrated), so a
+notebook's payments inside the model, a rebalanced or immature model that is not calibrated, a
+design that does not say where its label comes from), so a
 lost point can only come from a mistake: every other autograded cell keeps full marks. Honest
 alternatives keep every point. Learners are graded in a few batches (one nbgrader run each) to keep
 the suite fast.
@@ -126,6 +127,14 @@ def _psi_variant(course, psi_code: str) -> str:
 def _wrong(course):
     v = lambda q, *changes: answer_variant(course, DAY, SPEC, q, *changes)  # noqa: E731
     return {
+        "the label's source left out of the design": (
+            "fraud_design",
+            ["fraud_design_grounded"],
+            v(
+                "fraud_design",
+                ('\n        label_source="tx.is_fraud, known at tx.chargeback_at",', ""),
+            ),
+        ),
         "window includes the current payment": (
             "velocity_features",
             VELOCITY,
@@ -488,6 +497,7 @@ BATCHES = {
             "a monitor over a month-long window",
             "a model without velocity features",
             "a chargeback that arrives at as_of read as not yet known",
+            "the label's source left out of the design",
         ],
         [
             "PSI that keeps missing values",

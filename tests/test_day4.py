@@ -12,12 +12,13 @@ smoothed CTR that loses the prior for a creative never shown, or reads its const
 the function (Feast rebuilds it from its source); lookup latency reported in seconds; a model that
 reads the notebook's log instead of the one it is served; a nightly batch usable on the day it
 describes; a model without position; stale features recalibrated on yesterday's clicks; a hashed-id
-logistic regression without historical CTRs; downsampling that renumbers the rows; a correction
-by segment that scales the probability instead of the odds, drops the pseudo-clicks or matches
-Series on their index. Honest: a correction by segment written with dicts and a log-odds shift,
-boosted trees instead of the reference's logistic regression, another smoothing prior and penalty,
-other implementations of the point-in-time and the nightly CTR and of bucket contamination, a
-design that keeps the campaign budget as a feature.
+logistic regression without historical CTRs; downsampling that renumbers the rows; a correction by
+segment that scales the probability instead of the odds, drops the pseudo-clicks or matches Series
+on their index; a design whose label names a column the impressions do not have. Honest: a
+correction by segment written with dicts and a log-odds shift, boosted trees instead of the
+reference's logistic regression, another smoothing prior and penalty, other implementations of the
+point-in-time and the nightly CTR and of bucket contamination, a design that keeps the campaign
+budget as a feature.
 """
 
 from __future__ import annotations
@@ -273,6 +274,11 @@ CTR_WRONG = {  # student -> {case: (question, graded cells that must score 0, co
             ('        x["position"] = frame["position"].to_numpy()\n', ""),
             ('["position", "device", "hour", "category"]', '["device", "hour", "category"]'),
         ),
+        "the design's label read from a column the impressions do not have": (
+            "ctr_design",
+            ["ctr_design_grounded"],
+            ('label_source="ads.click"', 'label_source="ads.clicked_within_1h"'),
+        ),
     },
     "stale features": {  # alone: any other change to the model or its CTRs would interact
         # the level is set on yesterday's clicks, but the features are stale (measured: no gain
@@ -339,11 +345,12 @@ CTR_HONEST = {  # student -> {case: (question, cells that must keep full marks, 
         "point-in-time CTR with a shifted cumulative sum": ("historical_ctr", HIST, HIST_PANDAS),
         "a design that keeps the campaign budget as a click feature": (
             "ctr_design",
-            ["ctr_design_test"],
+            ["ctr_design_test", "ctr_design_grounded"],
             (
-                '            Feature("position, device and hour of the request", "context"),',
-                '            Feature("campaign daily budget", "item"),\n'
-                '            Feature("position, device and hour of the request", "context"),',
+                '            Feature("position, device and hour of the request", "context",',
+                '            Feature("campaign daily budget", "item",\n'
+                '                    source="ads.campaign_daily_budget"),\n'
+                '            Feature("position, device and hour of the request", "context",',
             ),
         ),
         "nightly CTR from per-day totals and searchsorted": (

@@ -3,16 +3,16 @@
 Each learner answers like the reference except for the mistakes named in their case; the cases of
 one learner touch different questions, so a lost point can only come from the mistake it tests.
 Wrong: a random holdout, or one that starts a second after midnight; recall divided by k; NDCG
-divided by an ideal of k hits, or by the ideal order of the list's own hits; popularity counted
-on the whole log; nearest neighbours by Euclidean distance; items recommended before their
-release; popular items of the user's most clicked category (no topics, no model: loses the top
-tier, retrieval, watch-time ranking and cold start); ranking by click probability where watch time
-is graded (loses exactly the ranking cell); statistics from the notebook's whole log inside the
-recommender; IPS without weights; SNIPS replaced by the click rate where the policies agree; a
-Gini of unsorted counts. Honest: Qdrant's local mode or exact NumPy search instead of FAISS,
-retrieval by exact inner products instead of a FAISS index, one regressor of seconds watched per
-impression instead of P(click) x E[watch | click], a pointwise framing, a Gini from pairwise
-differences.
+divided by an ideal of k hits, or by the ideal order of the list's own hits; popularity counted on
+the whole log; nearest neighbours by Euclidean distance; items recommended before their release;
+popular items of the user's most clicked category (no topics, no model: loses the top tier,
+retrieval, watch-time ranking and cold start); ranking by click probability where watch time is
+graded (loses exactly the ranking cell); statistics from the notebook's whole log inside the
+recommender; IPS without weights; SNIPS replaced by the click rate where the policies agree; a Gini
+of unsorted counts; a design feature whose source names no column and says nothing of how it is
+collected. Honest: Qdrant's local mode or exact NumPy search instead of FAISS, retrieval by exact
+inner products instead of a FAISS index, one regressor of seconds watched per impression instead of
+P(click) x E[watch | click], a pointwise framing, a Gini from pairwise differences.
 """
 
 from __future__ import annotations
@@ -193,6 +193,14 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             "gini_coefficient",
             ["gini_test"],
             ("x = np.sort(np.asarray(counts, dtype=float))", "x = np.asarray(counts, dtype=float)"),
+        ),
+        "a design feature whose source says nothing": (
+            "rec_design",
+            ["rec_design_grounded"],
+            (
+                'source="the account profile, where the user consented (the lab\'s log lacks it)"',
+                'source="profile data"',
+            ),
         ),
     },
 }

@@ -3,17 +3,17 @@
 Each learner answers like the reference except for the mistakes named in their case; the cases of
 one learner touch different questions, so a lost point can only come from the mistake it tests.
 Wrong: BM25 alone as retrieval (misses the products named by a synonym: loses retrieval only);
-vectors alone (lose the model codes: every search cell); a ranker without the products' own
-signals (rating, reviews: loses the top tier); reciprocal ranks counted from 0; position bias
-read off click-through by position; query types read by the catalogue's names only (no mined
-synonyms), a model code read without its product's attributes; a click model trained on raw
-clicks, or with every impression
-(not only the clicks) weighted by 1 / propensity; an unweighted kappa; interleaving where A always
-picks first; a design without the retrieval stage's metric. Honest: a pointwise regressor of the
-raters' mean grade instead of LambdaMART, fusion with a Counter, clicks weighted by 1 / propensity
-in a logistic regression instead of the position as a feature, synonyms mined with Counters and
-sets, kappa from the confusion matrix,
-and interleaving written with explicit counters.
+vectors alone (lose the model codes: every search cell); a ranker without the products' own signals
+(rating, reviews: loses the top tier); reciprocal ranks counted from 0; position bias read off
+click-through by position; query types read by the catalogue's names only (no mined synonyms), a
+model code read without its product's attributes; a click model trained on raw clicks, or with
+every impression (not only the clicks) weighted by 1 / propensity; an unweighted kappa;
+interleaving where A always picks first; a design without the retrieval stage's metric, or with a
+shopper feature read from a log column the shop does not record. Honest: a pointwise regressor of
+the raters' mean grade instead of LambdaMART, fusion with a Counter, clicks weighted by 1 /
+propensity in a logistic regression instead of the position as a feature, synonyms mined with
+Counters and sets, kappa from the confusion matrix, and interleaving written with explicit
+counters.
 
 The click model's hidden log (seed 61; measured on seeds 0-3 of the same construction): raw clicks
 rank new results at Spearman 0.90-0.91 to their true appeal, every impression weighted 0.92, the
@@ -22,8 +22,8 @@ clipped at 0.2 0.97, clipped at 0.3 0.95, dropping the logger's feature 0.95; 0.
 
 Measured on the hidden shop (seed 6006) and seeds 1-3 (the hidden cells' computations): the
 reference closes 35-42 % of the BM25-to-ideal gap in NDCG@10, a pointwise regressor 43-46 %, the
-ranker without product signals 3-27 %, BM25's own order 3-6 %, vectors alone below BM25; exact-match
-recall@100 is 0.99-1.00 fused, 0.72 for BM25 alone, 0.85-0.88 for vectors alone.
+ranker without product signals 3-27 %, BM25's own order 3-6 %, vectors alone below BM25;
+exact-match recall@100 is 0.99-1.00 fused, 0.72 for BM25 alone, 0.85-0.88 for vectors alone.
 """
 
 from __future__ import annotations
@@ -227,6 +227,15 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             "team_draft_interleave",
             ["team_draft_test"],
             A_ALWAYS_FIRST,
+        ),
+        "a shopper feature read from a log column the shop does not record": (
+            "search_design",
+            ["search_design_grounded"],
+            (
+                'source="orders of signed-in shoppers from the order service (the lab\'s log has '
+                'no shopper id)"',
+                'source="log.user_id joined to documents.category"',
+            ),
         ),
     },
     "a ranker without product signals": {

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 
@@ -34,6 +37,7 @@ from curriculum.design.estimates import (
     storage_bytes,
 )
 from curriculum.design.skeleton import SKELETON, skeleton_html, skeleton_markdown, step
+from curriculum.syllabus import get_day
 
 
 def test_skeleton_has_the_seven_steps_in_order_each_complete():
@@ -376,3 +380,110 @@ def test_text_that_says_nothing_is_refused_in_every_field():
         d.features_model.model = "boosted trees"
 
     assert _with(terse).validate() == []
+
+
+EVENTS = {  # the case's data, as a lab would hold it
+    "events": pd.DataFrame(columns=["event_id", "category", "starts_at", "venue_lat", "venue_lng"]),
+    "registrations": ["user_id", "event_id", "registered_at"],
+}
+
+
+def _grounded(d):
+    sources = [
+        "registrations.event_id joined to events.category, per user",
+        "count of registrations per event_id, last 7 days",
+        "venue_lat, venue_lng and the user's city",
+        "friend graph from the social team's service, read at request time",
+    ]
+    for feat, source in zip(d.features_model.features, sources, strict=True):
+        feat.source = source
+    d.data.label_source = "registrations.registered_at within 7 days of the impression"
+
+
+def test_sources_grounded_in_the_case_data_or_argued_pass():
+    """Columns named with or without their table (any case), or new data said how it is
+    collected: no finding, and validate(data=...) agrees with grounding(...)."""
+    doc = _with(_grounded)
+    assert doc.grounding(EVENTS) == [] and doc.validate(data=EVENTS) == []
+    doc.features_model.features[0].source = "CATEGORY of the events the user registered for"
+    assert doc.grounding(EVENTS) == []
+    doc.features_model.features[2].source = "e.g. distance"  # "e.g": not a table
+    found = doc.grounding(EVENTS)  # three words and no column: too little to say how
+    assert len(found) == 1 and "'distance to event'" in found[0].message, found
+    doc.features_model.features[2].source = "geocoded by the venue team when an event is listed"
+    assert doc.grounding(EVENTS) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (lambda d: setattr(d.features_model.features[1], "source", ""), "features", "Say where"),
+        (lambda d: setattr(d.features_model.features[1], "source", "TBD"), "features", "Say where"),
+        (
+            lambda d: setattr(d.features_model.features[1], "source", "events.ticket_price"),
+            "features",
+            "no events.ticket_price",
+        ),
+        (  # a real column beside an invented one is still a claim about data that is not there
+            lambda d: setattr(
+                d.features_model.features[1], "source", "events.category, events.likes"
+            ),
+            "features",
+            "no events.likes",
+        ),
+        (
+            lambda d: setattr(d.features_model.features[1], "source", "popularity feed"),
+            "features",
+            "names no column",
+        ),
+        (lambda d: setattr(d.data, "label_source", ""), "label_source", "Say where the label"),
+        (
+            lambda d: setattr(d.data, "label_source", "registrations.attended"),
+            "label_source",
+            "no registrations.attended",
+        ),
+        (
+            lambda d: setattr(d.data, "label_source", "from the logs"),
+            "label_source",
+            "names no column",
+        ),
+    ],
+)
+def test_each_ungrounded_source_is_named(change, field, words):
+    doc = _with(_grounded)
+    change(doc)
+    found = doc.grounding(EVENTS)
+    assert len(found) == 1 and found[0].field == field and words in found[0].message, found
+    assert "events: event_id, category" in found[0].message  # what the data does have
+    assert found[0] in doc.validate(data=EVENTS)
+    assert not any(f.field in ("features", "label_source") for f in doc.validate())
+
+
+def test_grounding_refuses_data_that_is_not_tables_of_columns():
+    with pytest.raises(TypeError, match="map each table"):
+        good_document().grounding(["event_id"])
+    with pytest.raises(TypeError, match=r"data\['events'\]"):
+        good_document().grounding({"events": "event_id"})
+    with pytest.raises(TypeError, match=r"data\['events'\]"):
+        good_document().grounding({"events": 3})
+
+
+@pytest.mark.parametrize("day", ["day2", "day3", "day4", "day5", "day6"])
+def test_case_data_names_each_lab_table_as_its_notebook_does(day):
+    """Each lab day's reference design is grounded in its own case data; no oracle column."""
+    from curriculum.design.case_data import case_data
+
+    data = case_data(day)
+    assert data and all(cols for cols in data.values())
+    assert not any(c.startswith("oracle") for cols in data.values() for c in cols)
+    spec = get_day(day).notebooks[0]
+    notebook = (Path(__file__).parents[1] / "source" / day / spec.filename).read_text()
+    for table in data:
+        assert re.search(rf"\b{table}\b[^=\n]*= ", notebook), (day, table)
+
+
+def test_case_data_names_the_days_it_knows():
+    from curriculum.design.case_data import case_data
+
+    with pytest.raises(KeyError, match="day2"):
+        case_data("day9")

@@ -3,13 +3,16 @@
 A learner fills in a :class:`DesignDocument` for a prompt; :meth:`DesignDocument.validate` returns
 :class:`Finding` objects that name the step and say what to add or fix. Validation checks the
 *structure* (every step answered, metrics that fit the task, a latency budget for an online
-system, no feature that is only known after the outcome...). Whether the content is good is
+system, no feature that is only known after the outcome...). Given the case's data,
+``validate(data=...)`` also checks that every feature and the label say where they come from: a
+column the data has, or how data it lacks would be collected. Whether the content is good is
 graded by a person with the rubric.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 #: ML task types a framing can choose
@@ -102,11 +105,17 @@ class Feature:
     available_at : str
         ``prediction`` if it is known when the prediction is made, ``after`` if it is only
         known once the outcome happened (such a feature leaks the label).
+    source : str
+        Where its values come from: columns of the case's data (``"trips.weather"``, or just
+        ``"weather"``), or, for data the case does not have, how it would be collected
+        (``"sent by the rider app with each request"``). Checked by
+        :meth:`DesignDocument.grounding`.
     """
 
     name: str
     group: str
     available_at: str = "prediction"
+    source: str = ""
 
 
 @dataclass
@@ -131,12 +140,18 @@ class Framing:
 
 @dataclass
 class Data:
-    """Step 3: data and labels."""
+    """Step 3: data and labels.
+
+    ``label_source`` says what the label is computed from: columns of the case's data
+    (``"trips.duration_s"``), or how labels are produced where no column holds them (raters, a
+    review queue). Checked by :meth:`DesignDocument.grounding`.
+    """
 
     sources: list[str] = field(default_factory=list)
     label: str = ""
     label_delay: str = ""
     split: str = ""
+    label_source: str = ""
 
 
 @dataclass
@@ -228,8 +243,20 @@ class DesignDocument:
     scope: Scope = field(default_factory=Scope)
     alternatives: list[Alternative] = field(default_factory=list)
 
-    def validate(self) -> list[Finding]:
-        """Return the structural problems of the document (empty when it is complete)."""
+    def validate(self, data: Mapping[str, object] | None = None) -> list[Finding]:
+        """Return the problems of the document (empty when it is complete).
+
+        Parameters
+        ----------
+        data : mapping of str to DataFrame or column names, optional
+            The case's data, table name to its columns (a DataFrame will do), e.g.
+            ``{"trips": trips}``. When given, the findings of :meth:`grounding` are included.
+
+        Returns
+        -------
+        list of Finding
+            Each names the step and field and says what to add or fix.
+        """
         found: list[Finding] = []
 
         def need(step: str, name: str, value: object, message: str) -> None:
@@ -364,6 +391,86 @@ class DesignDocument:
                 )
             )
         self._check_substance(found)
+        if data is not None:
+            found.extend(self.grounding(data))
+        return found
+
+    #: the fewest distinct words that can say how missing data would be collected
+    _ARGUED = 4
+
+    def grounding(self, data: Mapping[str, object]) -> list[Finding]:
+        """Check that every feature and the label say where they come from.
+
+        The interviewer's question "do we have that?": a source either names columns of the
+        case's data (``table.column`` or the bare column name, any case) or, for data the case
+        does not have, says in a phrase how it would be collected. A ``table.column`` whose
+        table is in the data but whose column is not is a claim about data that does not exist.
+
+        Parameters
+        ----------
+        data : mapping of str to DataFrame or column names
+            The case's data, table name to its columns, e.g. ``{"trips": trips}``.
+
+        Returns
+        -------
+        list of Finding
+            One per feature or label whose source is missing, names a column the data does
+            not have, or neither names a column nor says how the data would be collected.
+
+        Raises
+        ------
+        TypeError
+            If `data` is not a mapping of table names to columns.
+        """
+        schema = _schema(data)
+        known = {column.lower() for columns in schema.values() for column in columns}
+        listing = "; ".join(f"{table}: {', '.join(columns)}" for table, columns in schema.items())
+        found: list[Finding] = []
+
+        def check(step: str, name: str, what: str, text: object) -> None:
+            if not isinstance(text, str) or is_placeholder(text):
+                found.append(
+                    Finding(
+                        step,
+                        name,
+                        f"Say where {what} comes from: columns of the case's data ({listing}), "
+                        "or how it would be collected.",
+                    )
+                )
+                return
+            claimed = re.findall(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)", text)
+            missing = [
+                f"{table}.{column}"
+                for table, column in claimed
+                if table in schema and column.lower() not in {c.lower() for c in schema[table]}
+            ]
+            if missing:
+                found.append(
+                    Finding(
+                        step,
+                        name,
+                        f"{what}: the case's data has no {', '.join(missing)} ({listing}). For "
+                        "data it does not have, say how it would be collected.",
+                    )
+                )
+                return
+            if {token.lower() for token in re.findall(r"[A-Za-z_]\w*", text)} & known:
+                return
+            if len(set(re.findall(r"[^\W\d_]+", text.lower()))) < self._ARGUED:
+                found.append(
+                    Finding(
+                        step,
+                        name,
+                        f"{what}: {text.strip()!r} names no column of the case's data "
+                        f"({listing}); for data it does not have, say in a phrase how it would "
+                        "be collected.",
+                    )
+                )
+
+        for feat in self.features_model.features:
+            if isinstance(feat, Feature) and not is_placeholder(feat.name):
+                check("features_model", "features", repr(feat.name), feat.source)
+        check("data", "label_source", "the label", self.data.label_source)
         return found
 
     def _stated_milliseconds(self) -> list[float]:
@@ -524,3 +631,22 @@ class DesignDocument:
                     "Name the online (business) metric the A/B test decides on.",
                 )
             )
+
+
+def _schema(data: Mapping[str, object]) -> dict[str, list[str]]:
+    """Table name -> column names, from DataFrames or iterables of names."""
+    if not isinstance(data, Mapping):
+        raise TypeError(
+            "data must map each table's name to its columns, e.g. {'trips': trips}; got "
+            f"{type(data).__name__}"
+        )
+    schema: dict[str, list[str]] = {}
+    for table, columns in data.items():
+        columns = getattr(columns, "columns", columns)
+        if isinstance(columns, str) or not isinstance(columns, Iterable):
+            raise TypeError(
+                f"data[{table!r}] must be a DataFrame or a list of column names, got "
+                f"{type(columns).__name__}"
+            )
+        schema[str(table)] = [str(column) for column in columns]
+    return schema
