@@ -5,15 +5,15 @@ question, chosen not to interact). Wrong: redaction of every digit (amounts and 
 lost); injection flags on any "ignore" (a customer's harmless tip blocked); retrieval without the
 version in force, or without the injection filter; a context that keeps superseded versions, or
 stops at the first passage that does not fit; a judge that only checks that the cited passage
-states the amount, or that trusts customers' posts; a KV cache without its keys-and-values
-factor 2; a cost per question instead of per thousand; estimates whose prompt is the question
-alone, or whose KV cache holds one sequence instead of those in flight at the peak; a design
-judged on retrieval alone; an agent loop without a budget, or one that fails on a tool's error
-instead of showing it to the model.
-Honest: redaction by other patterns, a retriever on BM25 alone plus the question's product and
-policy, context assembly in pandas, a judge written as one boolean expression, estimates with
-math.prod, a small internal assistant's estimates (another product, its cache in GiB at half an
-answer), an agent loop over range(max_steps).
+states the amount, or that trusts customers' posts; a KV cache without its keys-and-values factor
+2; a cost per question instead of per thousand; estimates whose prompt is the question alone, or
+whose KV cache holds one sequence instead of those in flight at the peak; a design judged on
+retrieval alone, or with a feature read from a column the help center does not have; an agent loop
+without a budget, or one that fails on a tool's error instead of showing it to the model. Honest:
+redaction by other patterns, a retriever on BM25 alone plus the question's product and policy,
+context assembly in pandas, a judge written as one boolean expression, estimates with math.prod, a
+small internal assistant's estimates (another product, its cache in GiB at half an answer), an
+agent loop over range(max_steps).
 """
 
 from __future__ import annotations
@@ -273,6 +273,11 @@ WRONG = {  # student -> {case: (question, graded cells that must score 0, change
             "run_agent",
             ["agent_tools_and_cost"],
             ERRORS_CRASH,
+        ),
+        "a design feature read from a column the help center does not have": (
+            "assistant_design",
+            ["assistant_design_grounded"],
+            ('source="passages.effective"', 'source="passages.version"'),
         ),
     },
 }

@@ -468,7 +468,7 @@ def test_grounding_refuses_data_that_is_not_tables_of_columns():
         good_document().grounding({"events": 3})
 
 
-@pytest.mark.parametrize("day", ["day2", "day3", "day4", "day5", "day6"])
+@pytest.mark.parametrize("day", ["day2", "day3", "day4", "day5", "day6", "day7"])
 def test_case_data_names_each_lab_table_as_its_notebook_does(day):
     """Each lab day's reference design is grounded in its own case data; no oracle column."""
     from curriculum.design.case_data import case_data

@@ -47,12 +47,20 @@ def _search() -> dict[str, pd.DataFrame]:
     return {name: getattr(shop, name) for name in ("documents", "queries", "log", "judgments")}
 
 
+def _assistant() -> dict[str, pd.DataFrame]:
+    from curriculum.datasets import make_help_center
+
+    center = make_help_center(5, n_questions=20, random_state=0)
+    return {"passages": center.passages, "questions": center.questions}
+
+
 _CASES: dict[str, Callable[[], dict[str, pd.DataFrame]]] = {
     "day2": _eta,
     "day3": _fraud,
     "day4": _ctr,
     "day5": _recommendations,
     "day6": _search,
+    "day7": _assistant,
 }
 
 
@@ -62,7 +70,7 @@ def case_data(day: str) -> dict[str, list[str]]:
     Parameters
     ----------
     day : str
-        A lab day with a design case: ``day2`` to ``day6``.
+        A lab day with a design case: ``day2`` to ``day7``.
 
     Returns
     -------
