@@ -373,6 +373,12 @@ def test_text_that_says_nothing_is_refused_in_every_field():
         d.requirements.scale = "a great many users at peak"
 
     assert any(f.field == "scale" for f in _with(no_number).validate())
+    for unitless in ("10k", "~2 million", "3.5B"):  # 10k of what?
+        doc = _with(lambda d, text=unitless: setattr(d.requirements, "scale", text))
+        assert [f.field for f in doc.validate()] == ["scale"], unitless
+    for with_units in ("100 QPS", "10M DAU", "2k requests/s", "50 M products"):
+        doc = _with(lambda d, text=with_units: setattr(d.requirements, "scale", text))
+        assert doc.validate() == [], with_units
 
     def terse(d):  # short and real: a label, a fallback, a model
         d.data.label = "trip duration"

@@ -72,6 +72,9 @@ SERVING_MODES = ("online", "batch", "hybrid")
 SPLITS = ("time", "random", "user")
 
 
+#: words that scale a number without saying what it counts ("10k", "2 million")
+_MAGNITUDES = frozenset({"k", "m", "b", "bn", "mn", "thousand", "million", "billion", "trillion"})
+
 #: text that stands for an answer not yet written
 PLACEHOLDERS = frozenset({"...", "…", "todo", "tbd", "tba", "?", "xxx", "n/a"})
 
@@ -519,8 +522,15 @@ class DesignDocument:
                 found.append(
                     Finding(step, name, f"{value.strip()!r} says too little: answer in a phrase.")
                 )
-            elif name == "scale" and not re.search(r"\d", value):
-                found.append(Finding(step, name, "Give the scale in numbers, with their units."))
+            elif name == "scale" and not (re.search(r"\d", value) and set(words) - _MAGNITUDES):
+                found.append(
+                    Finding(
+                        step,
+                        name,
+                        "Give the scale in numbers, with their units (requests per second, "
+                        "users, items...): '10k' alone says 10k of what?",
+                    )
+                )
             if words:
                 texts.setdefault(tuple(words), []).append((step, name))
         for fields in texts.values():  # "blah 1", "blah 2": the same words, whatever the numbers
