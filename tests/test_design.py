@@ -493,3 +493,41 @@ def test_case_data_names_the_days_it_knows():
 
     with pytest.raises(KeyError, match="day2"):
         case_data("day9")
+
+
+def test_junk_in_list_items_features_and_short_answers_is_refused():
+    """'blah N' in every list item, feature name and short answer is a pasted text, whatever the
+    numbers; a short item that honestly repeats (CTR as an online metric and a signal) is not."""
+
+    def blah(d):
+        d.data.sources, d.evaluation.online_metrics = ["blah 1"], ["blah 2"]
+        d.monitoring.signals, d.scope.in_scope = ["blah 3"], ["blah 4"]
+        d.scope.out_of_scope, d.requirements.constraints = ["blah 5"], ["blah 6"]
+        d.data.label_delay, d.serving.throughput = "blah 7", "blah 8"
+        for i, feat in enumerate(d.features_model.features):
+            feat.name = f"blah {9 + i}"
+
+    named = {(f.step, f.field) for f in _with(blah).validate()}
+    for field in [
+        ("data", "sources"),
+        ("evaluation", "online_metrics"),
+        ("monitoring", "signals"),
+        ("scope", "in_scope"),
+        ("scope", "out_of_scope"),
+        ("data", "label_delay"),
+        ("serving", "throughput"),
+        ("features_model", "features"),
+    ]:
+        assert field in named, field
+
+    def features_only(d):  # junk in the features alone: four names of the same words
+        for i, feat in enumerate(d.features_model.features):
+            feat.name = f"feature {i}"
+
+    assert {f.field for f in _with(features_only).validate()} == {"features"}
+
+    def repeats(d):
+        d.evaluation.online_metrics = ["CTR"]
+        d.monitoring.signals = ["CTR", "p99 latency"]
+
+    assert _with(repeats).validate() == []

@@ -505,6 +505,9 @@ class DesignDocument:
         ("monitoring", "feedback_loops", 2),
     )
 
+    #: how many short answers (list items, features, alternatives) may say the same words
+    _PASTED = 4
+
     def _check_substance(self, found: list[Finding]) -> None:
         """Text that is there but says nothing ("blah 1"), and one text pasted into many fields.
 
@@ -533,12 +536,60 @@ class DesignDocument:
                 )
             if words:
                 texts.setdefault(tuple(words), []).append((step, name))
-        for fields in texts.values():  # "blah 1", "blah 2": the same words, whatever the numbers
+        items: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+        for step, name, value in self._items():
+            words = re.findall(r"[^\W\d_]+", value.lower())
+            if words and not is_placeholder(value):
+                items.setdefault(tuple(words), []).append((step, name))
+        for words, fields in texts.items():  # "blah 1", "blah 2": the same words, any numbers
+            first = ".".join(fields[0])
+            more = items.pop(words, [])  # the model named again as an alternative's option: fine
+            if len(fields) + len(more) < self._PASTED:
+                more = []
+            for step, name in fields[1:] + more:
+                found.append(
+                    Finding(step, name, f"The same words answer {first} and {step}.{name}.")
+                )
+        for fields in items.values():  # "CTR" as an online metric and as a signal is fine; the
+            if len(fields) < self._PASTED:  # same words in four places are a pasted text
+                continue
             first = ".".join(fields[0])
             for step, name in fields[1:]:
                 found.append(
                     Finding(step, name, f"The same words answer {first} and {step}.{name}.")
                 )
+
+    def _items(self) -> list[tuple[str, str, str]]:
+        """The short answers outside :attr:`_SUBSTANCE`: list items, features, alternatives."""
+        out: list[tuple[str, str, str]] = []
+        lists = (
+            ("requirements", "constraints"),
+            ("scope", "in_scope"),
+            ("scope", "out_of_scope"),
+            ("framing", "inputs"),
+            ("data", "sources"),
+            ("evaluation", "online_metrics"),
+            ("monitoring", "signals"),
+        )
+        for step, name in lists:
+            value = getattr(getattr(self, step), name)
+            if isinstance(value, list | tuple):
+                out += [(step, name, v) for v in value if isinstance(v, str)]
+        for step, name in (("data", "label_delay"), ("serving", "throughput")):
+            value = getattr(getattr(self, step), name)
+            if isinstance(value, str):
+                out.append((step, name, value))
+        for feat in self.features_model.features:
+            if isinstance(feat, Feature) and isinstance(feat.name, str):
+                out.append(("features_model", "features", feat.name))
+        for alt in self.alternatives:
+            if isinstance(alt, Alternative):
+                out += [
+                    ("alternatives", part, v)
+                    for part in ("option", "rejected", "why", "cost")
+                    if isinstance(v := getattr(alt, part), str)
+                ]
+        return out
 
     def _check_features(self, found: list[Finding]) -> None:
         features = self.features_model.features
