@@ -98,13 +98,13 @@ SKELETON: tuple[Step, ...] = (
         "features_model",
         "Features and model",
         (
-            "Which feature groups: user, item, context, cross features?",
+            "Which feature groups (user, item, context, cross), and where does each come from?",
             "What is the simplest baseline?",
             "Which model family, and why?",
         ),
         (
             "A baseline first, then a model that fits data size and latency.",
-            "Features grouped and computable online.",
+            "Features grouped, each from data you have or can collect, computable online.",
         ),
         ("A large model without a baseline.", "Features that cannot be served in time."),
     ),
