@@ -418,6 +418,13 @@ def test_sources_grounded_in_the_case_data_or_argued_pass():
     assert len(found) == 1 and "'distance to event'" in found[0].message, found
     doc.features_model.features[2].source = "geocoded by the venue team when an event is listed"
     assert doc.grounding(EVENTS) == []
+    doc.features_model.features[2].source = ["events.venue_lat", "events.venue_lng"]  # a list
+    doc.data.label_source = ("registrations.registered_at",)
+    assert doc.grounding(EVENTS) == []
+    doc.features_model.features[2].source = ["events.venue_lat", "events.venue_city"]
+    assert "no events.venue_city" in doc.grounding(EVENTS)[0].message
+    doc.features_model.features[2].source = []
+    assert "Say where 'distance to event'" in doc.grounding(EVENTS)[0].message
 
 
 @pytest.mark.parametrize(

@@ -108,9 +108,10 @@ class Feature:
     available_at : str
         ``prediction`` if it is known when the prediction is made, ``after`` if it is only
         known once the outcome happened (such a feature leaks the label).
-    source : str
+    source : str or list of str
         Where its values come from: columns of the case's data (``"trips.weather"``, or just
-        ``"weather"``), or, for data the case does not have, how it would be collected
+        ``"weather"``; a list of them will do), or, for data the case does not have, how it
+        would be collected
         (``"sent by the rider app with each request"``). Checked by
         :meth:`DesignDocument.grounding`.
     """
@@ -118,7 +119,7 @@ class Feature:
     name: str
     group: str
     available_at: str = "prediction"
-    source: str = ""
+    source: str | list[str] = ""
 
 
 @dataclass
@@ -146,15 +147,15 @@ class Data:
     """Step 3: data and labels.
 
     ``label_source`` says what the label is computed from: columns of the case's data
-    (``"trips.duration_s"``), or how labels are produced where no column holds them (raters, a
-    review queue). Checked by :meth:`DesignDocument.grounding`.
+    (``"trips.duration_s"``; a list of them will do), or how labels are produced where no column
+    holds them (raters, a review queue). Checked by :meth:`DesignDocument.grounding`.
     """
 
     sources: list[str] = field(default_factory=list)
     label: str = ""
     label_delay: str = ""
     split: str = ""
-    label_source: str = ""
+    label_source: str | list[str] = ""
 
 
 @dataclass
@@ -431,6 +432,8 @@ class DesignDocument:
         found: list[Finding] = []
 
         def check(step: str, name: str, what: str, text: object) -> None:
+            if isinstance(text, list | tuple) and all(isinstance(t, str) for t in text):
+                text = ", ".join(text)  # ["trips.pickup_lat", "trips.pickup_lng"] will do
             if not isinstance(text, str) or is_placeholder(text):
                 found.append(
                     Finding(
