@@ -75,6 +75,11 @@ SPLITS = ("time", "random", "user")
 #: words that scale a number without saying what it counts ("10k", "2 million")
 _MAGNITUDES = frozenset({"k", "m", "b", "bn", "mn", "thousand", "million", "billion", "trillion"})
 
+def _words(text: str) -> list[str]:
+    """The words of `text`, lower-cased, without digits or underscores ("10k QPS" -> k, qps)."""
+    return re.findall(r"[^\W\d_]+", text.lower())
+
+
 #: text that stands for an answer not yet written
 PLACEHOLDERS = frozenset({"...", "…", "todo", "tbd", "tba", "?", "xxx", "n/a"})
 
@@ -427,7 +432,8 @@ class DesignDocument:
             If `data` is not a mapping of table names to columns.
         """
         schema = _schema(data)
-        known = {column.lower() for columns in schema.values() for column in columns}
+        lowered = {table: {c.lower() for c in columns} for table, columns in schema.items()}
+        known = set().union(*lowered.values())
         listing = "; ".join(f"{table}: {', '.join(columns)}" for table, columns in schema.items())
         found: list[Finding] = []
 
@@ -448,7 +454,7 @@ class DesignDocument:
             missing = [
                 f"{table}.{column}"
                 for table, column in claimed
-                if table in schema and column.lower() not in {c.lower() for c in schema[table]}
+                if table in lowered and column.lower() not in lowered[table]
             ]
             if missing:
                 found.append(
@@ -462,7 +468,7 @@ class DesignDocument:
                 return
             if {token.lower() for token in re.findall(r"[A-Za-z_]\w*", text)} & known:
                 return
-            if len(set(re.findall(r"[^\W\d_]+", text.lower()))) < self._ARGUED:
+            if len(set(_words(text))) < self._ARGUED:
                 found.append(
                     Finding(
                         step,
@@ -523,7 +529,7 @@ class DesignDocument:
             value = getattr(getattr(self, step), name)
             if not isinstance(value, str) or is_placeholder(value):
                 continue  # reported as missing already
-            words = re.findall(r"[^\W\d_]+", value.lower())
+            words = _words(value)
             if len(set(words)) < fewest:
                 found.append(
                     Finding(step, name, f"{value.strip()!r} says too little: answer in a phrase.")
@@ -541,23 +547,17 @@ class DesignDocument:
                 texts.setdefault(tuple(words), []).append((step, name))
         items: dict[tuple[str, ...], list[tuple[str, str]]] = {}
         for step, name, value in self._items():
-            words = re.findall(r"[^\W\d_]+", value.lower())
+            words = _words(value)
             if words and not is_placeholder(value):
                 items.setdefault(tuple(words), []).append((step, name))
-        for words, fields in texts.items():  # "blah 1", "blah 2": the same words, any numbers
-            first = ".".join(fields[0])
-            more = items.pop(words, [])  # the model named again as an alternative's option: fine
-            if len(fields) + len(more) < self._PASTED:
-                more = []
-            for step, name in fields[1:] + more:
-                found.append(
-                    Finding(step, name, f"The same words answer {first} and {step}.{name}.")
-                )
-        for fields in items.values():  # "CTR" as an online metric and as a signal is fine; the
-            if len(fields) < self._PASTED:  # same words in four places are a pasted text
-                continue
-            first = ".".join(fields[0])
-            for step, name in fields[1:]:
+        # "blah 1", "blah 2": the same words, whatever the numbers. Two long answers alike are a
+        # pasted text; short ones ("CTR" as an online metric and as a signal, the model named again
+        # as an alternative's option) only when the same words fill _PASTED places
+        for words in {**texts, **items}:
+            long, short = texts.get(words, []), items.get(words, [])
+            places = long + short if len(long) + len(short) >= self._PASTED else long
+            first = ".".join(places[0]) if places else ""
+            for step, name in places[1:]:
                 found.append(
                     Finding(step, name, f"The same words answer {first} and {step}.{name}.")
                 )
