@@ -11,6 +11,18 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def sigmoid_in_place(x: np.ndarray) -> np.ndarray:
+    """:func:`sigmoid` computed in `x`'s own memory (`x` is overwritten and returned).
+
+    The same operations in the same order, so the same bytes as ``sigmoid(x)``, without the
+    three temporaries of `x`'s size (a users x items oracle is millions of values).
+    """
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    x += 1.0
+    return np.divide(1.0, x, out=x)
+
+
 def solve_intercept(rest: np.ndarray, target: float) -> float:
     """The intercept b0 such that ``mean(sigmoid(b0 + rest)) == target``.
 

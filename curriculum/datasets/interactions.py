@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from curriculum.datasets._arrays import FrozenArray, choice
-from curriculum.datasets._logistic import sigmoid
+from curriculum.datasets._logistic import sigmoid, sigmoid_in_place
 from curriculum.datasets._validation import (
     check_count,
     check_fraction,
@@ -264,12 +264,17 @@ def _taste(
 # the two formulas of the generating process, shared by the log and by the oracles (which pass
 # a users x items taste and per-item rows: the same arithmetic, broadcast)
 def _click_logit(taste: np.ndarray, quality: np.ndarray, appeal: np.ndarray) -> np.ndarray:
-    return taste + quality + appeal
+    logit = taste + quality  # a new array, summed into in place: the same bytes, less memory
+    logit += appeal
+    return logit
 
 
 def _completion(taste: np.ndarray, quality: np.ndarray, appeal: np.ndarray) -> np.ndarray:
     """The mean share of an item watched after a click."""
-    return sigmoid(taste + quality - BAIT * appeal - COMPLETION_OFFSET)
+    z = taste + quality
+    z -= BAIT * appeal
+    z -= COMPLETION_OFFSET
+    return sigmoid_in_place(z)
 
 
 def _log_impressions(
@@ -446,7 +451,9 @@ def oracle_click_probability(
     ValueError
         If the frame does not carry the latent factors.
     """
-    return sigmoid(oracle_scores(interactions, user_ids, item_ids) - CLICK_OFFSET)
+    logit = oracle_scores(interactions, user_ids, item_ids)
+    logit -= CLICK_OFFSET
+    return sigmoid_in_place(logit)
 
 
 def oracle_expected_watch(
@@ -474,8 +481,12 @@ def oracle_expected_watch(
         If the frame does not carry the latent factors.
     """
     taste, quality, appeal, length = _oracle_parts(interactions, user_ids, item_ids)
-    click = sigmoid(_click_logit(taste, quality, appeal) - CLICK_OFFSET)
-    return click * _completion(taste, quality, appeal) * length
+    watch = _click_logit(taste, quality, appeal)  # users x items: computed in place, same bytes
+    watch -= CLICK_OFFSET
+    sigmoid_in_place(watch)  # P(click)
+    watch *= _completion(taste, quality, appeal)
+    watch *= length
+    return watch
 
 
 def baseline_scores(train: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
