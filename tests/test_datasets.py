@@ -749,3 +749,24 @@ def test_observable_drops_the_answer_key_columns_and_latent_factors():
     assert "catalogue" in seen.attrs  # what the service knows of its items is not the answer key
     with pytest.raises(ValueError, match="latent"):
         oracle_scores(seen, [0], [0])
+
+
+def test_oracles_computed_in_place_are_the_generating_formulas(interactions):
+    """The users x items oracles sum and squash in place to save memory: the same bytes as the
+    formulas written plainly, and the in-place sigmoid overwrites (and returns) its input."""
+    from curriculum.datasets import interactions as world
+    from curriculum.datasets._logistic import sigmoid, sigmoid_in_place
+
+    users = np.sort(interactions["user_id"].unique())[:40]
+    items = np.sort(interactions["item_id"].unique())[:700]
+    taste, quality, appeal, length = world._oracle_parts(interactions, users, items)
+    click = sigmoid(taste + quality + appeal - world.CLICK_OFFSET)
+    completion = sigmoid(taste + quality - world.BAIT * appeal - world.COMPLETION_OFFSET)
+    assert np.array_equal(oracle_scores(interactions, users, items), taste + quality + appeal)
+    assert np.array_equal(oracle_click_probability(interactions, users, items), click)
+    watch = oracle_expected_watch(interactions, users, items)
+    assert np.array_equal(watch, click * completion * length)
+    x = np.array([-30.0, -3.0, 0.0, 2.5, 30.0])
+    want = sigmoid(x)
+    got = sigmoid_in_place(x)
+    assert got is x and np.array_equal(got, want)
