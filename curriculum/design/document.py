@@ -75,6 +75,7 @@ SPLITS = ("time", "random", "user")
 #: words that scale a number without saying what it counts ("10k", "2 million")
 _MAGNITUDES = frozenset({"k", "m", "b", "bn", "mn", "thousand", "million", "billion", "trillion"})
 
+
 def _words(text: str) -> list[str]:
     """The words of `text`, lower-cased, without digits or underscores ("10k QPS" -> k, qps)."""
     return re.findall(r"[^\W\d_]+", text.lower())
